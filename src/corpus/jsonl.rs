@@ -1,0 +1,219 @@
+//! JSON Lines: one object per non-empty line,
+//! `{"text": ..., "entities": [{"start", "end", "type"}], "id": ...}`, with
+//! character offsets into `text`. `entities` and `id` are optional, `label`
+//! is accepted for `type`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::text::{file_name, read_lines};
+use super::tokenize::{checked_span, sentence};
+use super::{Corpus, Sentence, Warning};
+use crate::error::{Error, Result};
+
+#[derive(Deserialize)]
+struct Record {
+    text: String,
+    #[serde(default)]
+    entities: Vec<Entity>,
+    id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Entity {
+    start: usize,
+    end: usize,
+    #[serde(rename = "type", alias = "label")]
+    label: String,
+}
+
+/// Reads a JSONL file; ids default to `{file_name}:{line}`.
+pub fn read(path: &Path) -> Result<Corpus> {
+    let name = file_name(path);
+    let mut corpus = Corpus::default();
+    for (i, line) in read_lines(path)?.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(line).map_err(|e| {
+            Error::corpus_at(
+                path,
+                i + 1,
+                format!("not a JSONL record with \"text\": {e}"),
+            )
+        })?;
+        let default_id = format!("{name}:{}", i + 1);
+        corpus.sentences.push(to_sentence(
+            path,
+            i + 1,
+            record,
+            default_id,
+            &mut corpus.warnings,
+        )?);
+    }
+    Ok(corpus)
+}
+
+/// Checks the entities against the text and tokenizes.
+fn to_sentence(
+    path: &Path,
+    line: usize,
+    record: Record,
+    default_id: String,
+    warnings: &mut Vec<Warning>,
+) -> Result<Sentence> {
+    let chars: Vec<char> = record.text.chars().collect();
+    let mut spans = Vec::with_capacity(record.entities.len());
+    for Entity { start, end, label } in record.entities {
+        let (span, note) =
+            checked_span(&chars, start, end, label).map_err(|m| Error::corpus_at(path, line, m))?;
+        if let Some(message) = note {
+            warnings.push(Warning {
+                location: format!("{}:{line}", path.display()),
+                message,
+            });
+        }
+        spans.push(span);
+    }
+    let id = match record.id {
+        None => default_id,
+        Some(serde_json::Value::String(id)) => id,
+        Some(other) => other.to_string(),
+    };
+    Ok(sentence(id, record.text, spans))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::text::tests::temp_file;
+    use crate::corpus::{tokenize::trim_span, Span};
+    use proptest::prelude::*;
+
+    fn read_str(content: &str) -> Result<Corpus> {
+        let (_dir, path) = temp_file("data.jsonl", content.as_bytes());
+        read(&path)
+    }
+
+    #[test]
+    fn reads_records() {
+        let content = r#"{"text": "Aspirin-induced asthma.", "entities": [{"start": 0, "end": 7, "type": "Chemical"}, {"start": 16, "end": 22, "label": "Disease"}], "id": "pmid1"}
+
+{"text": "No entities here", "extra": 1}
+{"text": "β-blocker", "entities": [{"start": 2, "end": 9, "type": "Chemical"}], "id": 7}
+"#;
+        let corpus = read_str(content).unwrap();
+        let ids: Vec<_> = corpus.sentences.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["pmid1", "data.jsonl:3", "7"]);
+        let first = &corpus.sentences[0];
+        assert_eq!(first.span_text(&first.entities[0]), "Aspirin");
+        assert_eq!(first.span_text(&first.entities[1]), "asthma");
+        assert!(corpus.sentences[1].entities.is_empty());
+        let third = &corpus.sentences[2];
+        assert_eq!(third.span_text(&third.entities[0]), "blocker");
+        assert!(corpus.warnings.is_empty());
+    }
+
+    #[test]
+    fn splits_tokens_at_entity_boundaries() {
+        let corpus = read_str(
+            r#"{"text": "p53mutant", "entities": [{"start": 0, "end": 3, "type": "Gene"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(corpus.sentences[0].tokens.len(), 2);
+    }
+
+    #[test]
+    fn trims_whitespace_around_entities_with_a_warning() {
+        let corpus =
+            read_str(r#"{"text": "a fever b", "entities": [{"start": 1, "end": 8, "type": "S"}]}"#)
+                .unwrap();
+        assert_eq!(
+            corpus.sentences[0].entities[0],
+            Span {
+                start: 2,
+                end: 7,
+                label: "S".into()
+            }
+        );
+        assert_eq!(corpus.warnings.len(), 1);
+        assert_eq!(corpus.warnings[0].location.rsplit_once(':').unwrap().1, "1");
+    }
+
+    #[test]
+    fn bad_records_name_file_and_line() {
+        for bad in [
+            "{\"text\": \"abc\",}",
+            "[1, 2]",
+            "{\"entities\": []}",
+            r#"{"text": "abc", "entities": [{"start": 2, "end": 2, "type": "X"}]}"#,
+            r#"{"text": "abc", "entities": [{"start": 1, "end": 4, "type": "X"}]}"#,
+            r#"{"text": "abc", "entities": [{"start": 1, "end": 2}]}"#,
+            r#"{"text": "a  c", "entities": [{"start": 1, "end": 3, "type": "X"}]}"#,
+        ] {
+            let content = format!("{{\"text\": \"fine\"}}\n\n{bad}\n");
+            let message = read_str(&content).unwrap_err().to_string();
+            assert!(message.contains("data.jsonl:3:"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn empty_file_gives_no_sentences() {
+        assert!(read_str("\n  \n").unwrap().sentences.is_empty());
+    }
+
+    /// Random text and entities (overlaps allowed) that start and end on a
+    /// non-whitespace character: the only spans a reader keeps as given.
+    fn text_and_spans() -> impl Strategy<Value = (String, Vec<Span>)> {
+        (
+            "[a-zβ0-9 ,.()\\-\n\t]{0,40}",
+            prop::collection::vec((any::<prop::sample::Index>(), 1..8usize), 0..5),
+        )
+            .prop_map(|(text, picks)| {
+                let chars: Vec<char> = text.chars().collect();
+                let mut spans = Vec::new();
+                for (pick, length) in picks {
+                    if chars.is_empty() {
+                        break;
+                    }
+                    let start = pick.index(chars.len());
+                    let end = (start + length).min(chars.len());
+                    if let Some((start, end)) = trim_span(&chars, start, end) {
+                        spans.push(Span {
+                            start,
+                            end,
+                            label: format!("T{}", length % 3),
+                        });
+                    }
+                }
+                spans.sort();
+                (text, spans)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_spans_on_token_boundaries((text, spans) in text_and_spans()) {
+            let entities: Vec<_> = spans.iter()
+                .map(|s| serde_json::json!({"start": s.start, "end": s.end, "type": s.label}))
+                .collect();
+            let line = serde_json::json!({"text": text, "entities": entities}).to_string();
+            let corpus = read_str(&line).unwrap();
+            let sentence = &corpus.sentences[0];
+            prop_assert_eq!(&sentence.text, &text);
+            prop_assert_eq!(&sentence.entities, &spans);
+            prop_assert!(corpus.warnings.is_empty());
+            for span in &spans {
+                prop_assert!(sentence.tokens.iter().any(|t| t.start == span.start));
+                prop_assert!(sentence.tokens.iter().any(|t| t.end == span.end));
+            }
+            let covered: usize = sentence.tokens.iter().map(|t| t.end - t.start).sum();
+            prop_assert_eq!(covered, text.chars().filter(|c| !c.is_whitespace()).count());
+            prop_assert!(sentence.tokens.windows(2).all(|w| w[0].end <= w[1].start));
+            for token in &sentence.tokens {
+                prop_assert!(!sentence.slice(token.start, token.end).contains(char::is_whitespace));
+            }
+        }
+    }
+}

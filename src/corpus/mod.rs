@@ -1,0 +1,159 @@
+//! Annotated corpora, read into one normalised shape: a [`Sentence`] holds its
+//! text, its tokens and its typed entity spans, all as character offsets into
+//! the text (Unicode scalar values, as Python counts them, so offsets written
+//! by exemplar can be used by other tools unchanged).
+//!
+//! Readers: [`conll`] (token TAB tag, IOB2 / BIOES, IOB1 on request),
+//! [`brat`] (`.txt` + `.ann` standoff, split into sentences), [`jsonl`]
+//! (`{"text", "entities": [{"start", "end", "type"}]}`) and [`text`] (one
+//! sentence per line, no entities). Offsets are checked once, here: every
+//! span a reader returns lies inside its sentence and on token boundaries.
+
+pub mod brat;
+pub mod conll;
+pub mod jsonl;
+pub mod text;
+mod tokenize;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+pub use tokenize::tokenize;
+
+/// A typed entity mention: characters `start..end` of its sentence's text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    #[serde(rename = "type")]
+    pub label: String,
+}
+
+/// A token: characters `start..end` of its sentence's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One sentence of a corpus with its gold entities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sentence {
+    /// Stable identifier: source file (relative to what was read) and position,
+    /// e.g. `train.tsv:17` or `batch2/case_35.txt:3`.
+    pub id: String,
+    pub text: String,
+    pub tokens: Vec<Token>,
+    pub entities: Vec<Span>,
+}
+
+impl Sentence {
+    /// The text of characters `start..end` (empty when out of range).
+    pub fn slice(&self, start: usize, end: usize) -> &str {
+        let byte = |char_pos: usize| {
+            self.text
+                .char_indices()
+                .nth(char_pos)
+                .map_or(self.text.len(), |(b, _)| b)
+        };
+        if start >= end {
+            return "";
+        }
+        &self.text[byte(start)..byte(end)]
+    }
+
+    /// The text an entity points at.
+    pub fn span_text(&self, span: &Span) -> &str {
+        self.slice(span.start, span.end)
+    }
+}
+
+/// Input formats exemplar reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `token<TAB>tag` lines, blank line between sentences (IOB2, BIOES, IOB1).
+    Conll,
+    /// BRAT standoff: a directory (searched recursively) or `.txt` files with `.ann` beside them.
+    Brat,
+    /// One JSON object a line: `{"text": ..., "entities": [{"start", "end", "type"}]}`.
+    Jsonl,
+    /// Plain text, one sentence a line, no annotations.
+    Text,
+}
+
+/// How CoNLL tags are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TagScheme {
+    /// IOB2 or BIOES; an `I-` with no opening `B-` is an error.
+    #[default]
+    Auto,
+    /// IOB1: an `I-` after `O` or another type opens a new entity.
+    Iob1,
+}
+
+/// Options shared by the readers.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub scheme: TagScheme,
+}
+
+/// Something a reader accepted but the user should know about (a discontinuous
+/// BRAT entity kept as its fragments, an IOB1 tag read leniently, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub location: String,
+    pub message: String,
+}
+
+/// The sentences of one or more files, in reading order, and what the readers noticed.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub sentences: Vec<Sentence>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Corpus {
+    /// Number of gold entities per type, sorted by type.
+    pub fn counts_per_type(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for span in self.sentences.iter().flat_map(|s| &s.entities) {
+            *counts.entry(span.label.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// Reads one corpus file (or, for BRAT, a directory) in the given format.
+/// An empty result is an error naming the file: a corpus without sentences is
+/// always a mistake in the path or the format.
+pub fn read(path: &Path, format: Format, options: &ReadOptions) -> Result<Corpus> {
+    let corpus = match format {
+        Format::Conll => conll::read(path, options)?,
+        Format::Brat => brat::read(path)?,
+        Format::Jsonl => jsonl::read(path)?,
+        Format::Text => text::read(path)?,
+    };
+    if corpus.sentences.is_empty() {
+        return Err(crate::error::Error::corpus(
+            path,
+            format!("no sentences found (is it really {format:?}?)"),
+        ));
+    }
+    Ok(corpus)
+}
+
+/// Reads several files and concatenates them in the order given.
+pub fn read_all(paths: &[impl AsRef<Path>], format: Format, options: &ReadOptions) -> Result<Corpus> {
+    let mut all = Corpus::default();
+    for path in paths {
+        let corpus = read(path.as_ref(), format, options)?;
+        all.sentences.extend(corpus.sentences);
+        all.warnings.extend(corpus.warnings);
+    }
+    Ok(all)
+}

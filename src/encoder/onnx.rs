@@ -1,0 +1,164 @@
+//! [`OnnxEncoder`]: a local ONNX sentence encoder run by fastembed on ONNX
+//! Runtime, loaded from a shared library chosen at run time (no download).
+
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use tokenizers::Tokenizer;
+
+use super::{EncoderInfo, Embeddings, Encoder, ModelDir, Pooling, Truncation};
+use crate::error::{Error, Result};
+
+/// Sentences per ONNX Runtime call. fastembed pads a batch to its longest
+/// sentence, so batches are formed from sentences sorted by length.
+const BATCH_SIZE: usize = 32;
+
+/// A sentence encoder over a pool of ONNX Runtime sessions. fastembed's
+/// `embed` needs `&mut self`; the pool lets concurrent callers run in
+/// parallel instead of queueing behind one lock.
+pub struct OnnxEncoder {
+    info: EncoderInfo,
+    sessions: Vec<Mutex<TextEmbedding>>,
+    /// Without truncation, to measure how long each sentence really is.
+    tokenizer: Tokenizer,
+}
+
+/// Loads the ONNX Runtime library once per process; later calls reuse it (ONNX
+/// Runtime cannot be loaded twice from different files).
+fn load_onnxruntime(library: &Path) -> Result<()> {
+    static LOADED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    let loaded = LOADED.get_or_init(|| {
+        if !library.is_file() {
+            return Err(format!(
+                "{} does not exist; run scripts/setup.sh or set ORT_DYLIB_PATH",
+                library.display()
+            ));
+        }
+        ort::init_from(library)
+            .map_err(|e| format!("cannot load {}: {e}", library.display()))?
+            .with_name("exemplar")
+            .build()
+            .map(drop)
+            .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", library.display()))
+    });
+    loaded.clone().map_err(|message| Error::Model {
+        path: library.to_path_buf(),
+        message,
+    })
+}
+
+impl OnnxEncoder {
+    /// Opens the model in `model` with `sessions` parallel sessions of
+    /// `threads_per_session` ONNX Runtime threads each (0: all cores).
+    pub fn new(model: ModelDir, ort_library: &Path, sessions: usize, threads_per_session: usize) -> Result<Self> {
+        load_onnxruntime(ort_library)?;
+        let model_error = |message: String| Error::Model {
+            path: model.path.clone(),
+            message,
+        };
+        let files = TokenizerFiles {
+            tokenizer_file: model.tokenizer.clone(),
+            config_file: model.config.clone(),
+            special_tokens_map_file: model.special_tokens_map.clone(),
+            tokenizer_config_file: model.tokenizer_config.clone(),
+        };
+        let pooling = match model.info.pooling {
+            Pooling::Mean => fastembed::Pooling::Mean,
+            Pooling::Cls => fastembed::Pooling::Cls,
+        };
+        let user_model = UserDefinedEmbeddingModel::new(model.onnx.clone(), files).with_pooling(pooling);
+        let mut options = InitOptionsUserDefined::new().with_max_length(model.info.max_length);
+        if threads_per_session > 0 {
+            options = options.with_intra_threads(threads_per_session);
+        }
+        let sessions = (0..sessions.max(1))
+            .map(|_| {
+                TextEmbedding::try_new_from_user_defined(user_model.clone(), options.clone())
+                    .map(Mutex::new)
+                    .map_err(|e| model_error(format!("cannot load the ONNX model: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut tokenizer = Tokenizer::from_bytes(&model.tokenizer)
+            .map_err(|e| model_error(format!("invalid tokenizer.json: {e}")))?;
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| model_error(format!("tokenizer: {e}")))?;
+        tokenizer.with_padding(None);
+
+        let mut encoder = OnnxEncoder {
+            info: model.info,
+            sessions,
+            tokenizer,
+        };
+        let probe = encoder.run_batch(&["dimension probe"])?;
+        encoder.info.dimension = probe.first().map_or(0, Vec::len);
+        if encoder.info.dimension == 0 {
+            return Err(model_error("the model returned an empty vector".into()));
+        }
+        Ok(encoder)
+    }
+
+    /// Opens a model directory with one session using all cores.
+    pub fn open(model_dir: &Path, overrides: &super::ModelOverrides, ort_library: Option<&Path>) -> Result<Self> {
+        let model = ModelDir::open(model_dir, overrides)?;
+        let library = ModelDir::onnxruntime_library(ort_library)?;
+        Self::new(model, &library, 1, 0)
+    }
+
+    /// Word pieces of `text`, special tokens included, before truncation.
+    fn token_count(&self, text: &str) -> Result<usize> {
+        self.tokenizer
+            .encode(text, true)
+            .map(|encoding| encoding.len())
+            .map_err(|e| Error::Model {
+                path: "tokenizer.json".into(),
+                message: format!("cannot tokenise {text:?}: {e}"),
+            })
+    }
+
+    /// Runs one batch on whichever session is free (or waits for the first).
+    fn run_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let free = self.sessions.iter().find_map(|s| s.try_lock().ok());
+        let mut session = match free {
+            Some(session) => session,
+            None => self.sessions[0].lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        };
+        session
+            .embed(texts, Some(texts.len()))
+            .map_err(|e| Error::Model {
+                path: self.info.id.clone().into(),
+                message: format!("inference failed: {e}"),
+            })
+    }
+}
+
+impl Encoder for OnnxEncoder {
+    fn info(&self) -> &EncoderInfo {
+        &self.info
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Embeddings> {
+        let lengths = texts
+            .iter()
+            .map(|t| self.token_count(t))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| lengths[i]);
+
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(BATCH_SIZE) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            for (&i, vector) in batch.iter().zip(self.run_batch(&batch_texts)?) {
+                vectors[i] = vector;
+            }
+        }
+        let truncated = lengths
+            .iter()
+            .enumerate()
+            .filter(|(_, &tokens)| tokens > self.info.max_length)
+            .map(|(position, &tokens)| Truncation { position, tokens })
+            .collect();
+        Ok(Embeddings { vectors, truncated })
+    }
+}

@@ -1,0 +1,4 @@
+pub mod corpus;
+pub mod encoder;
+pub mod error;
+pub mod index;
