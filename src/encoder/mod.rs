@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-pub use model::{default_models_dir, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
+pub use model::{sha256_hex, default_models_dir, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
 pub use onnx::OnnxEncoder;
 
 /// How token vectors become one sentence vector.
@@ -66,4 +66,46 @@ pub trait Encoder: Send + Sync {
 
     /// Embeds `texts` in order; every vector has `info().dimension` entries and unit length.
     fn embed(&self, texts: &[&str]) -> Result<Embeddings>;
+}
+
+/// Sentences handed to [`Encoder::embed`] at a time by [`embed_all`]: large
+/// enough to batch well, small enough to bound memory and report progress.
+const CHUNK: usize = 256;
+
+/// Embeds any number of sentences in chunks, shortest first (so each chunk
+/// pads little), calling `progress` with the count done after each chunk.
+/// Returns the vectors in input order.
+pub fn embed_all(
+    encoder: &dyn Encoder,
+    texts: &[&str],
+    mut progress: impl FnMut(usize),
+) -> Result<(crate::index::Vectors, Vec<Truncation>)> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut rows = vec![Vec::new(); texts.len()];
+    let mut truncated = Vec::new();
+    for chunk in order.chunks(CHUNK) {
+        let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        let embeddings = encoder.embed(&chunk_texts)?;
+        truncated.extend(embeddings.truncated.into_iter().map(|t| Truncation {
+            position: chunk[t.position],
+            tokens: t.tokens,
+        }));
+        for (&i, vector) in chunk.iter().zip(embeddings.vectors) {
+            rows[i] = vector;
+        }
+        progress(chunk.len());
+    }
+    truncated.sort_by_key(|t| t.position);
+    let mut vectors = crate::index::Vectors::new(encoder.info().dimension);
+    for row in &rows {
+        if row.len() != vectors.dim() {
+            return Err(crate::error::Error::Model {
+                path: encoder.info().id.clone().into(),
+                message: format!("returned a vector of {} values, expected {}", row.len(), vectors.dim()),
+            });
+        }
+        vectors.push(row);
+    }
+    Ok((vectors, truncated))
 }

@@ -217,7 +217,7 @@ fn parse_optional<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Res
 }
 
 /// Lower-case hex sha256 of some bytes.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

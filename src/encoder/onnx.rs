@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use ort::environment::Environment;
 use tokenizers::Tokenizer;
 
 use super::{EncoderInfo, Embeddings, Encoder, ModelDir, Pooling, Truncation};
@@ -26,8 +27,8 @@ pub struct OnnxEncoder {
 
 /// Loads the ONNX Runtime library once per process; later calls reuse it (ONNX
 /// Runtime cannot be loaded twice from different files).
-fn load_onnxruntime(library: &Path) -> Result<()> {
-    static LOADED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+fn load_onnxruntime(library: &Path) -> Result<Environment> {
+    static LOADED: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
     let loaded = LOADED.get_or_init(|| {
         if !library.is_file() {
             return Err(format!(
@@ -39,7 +40,6 @@ fn load_onnxruntime(library: &Path) -> Result<()> {
             .map_err(|e| format!("cannot load {}: {e}", library.display()))?
             .with_name("exemplar")
             .build()
-            .map(drop)
             .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", library.display()))
     });
     loaded.clone().map_err(|message| Error::Model {
@@ -52,7 +52,7 @@ impl OnnxEncoder {
     /// Opens the model in `model` with `sessions` parallel sessions of
     /// `threads_per_session` ONNX Runtime threads each (0: all cores).
     pub fn new(model: ModelDir, ort_library: &Path, sessions: usize, threads_per_session: usize) -> Result<Self> {
-        load_onnxruntime(ort_library)?;
+        let environment = load_onnxruntime(ort_library)?;
         let model_error = |message: String| Error::Model {
             path: model.path.clone(),
             message,
@@ -68,7 +68,9 @@ impl OnnxEncoder {
             Pooling::Cls => fastembed::Pooling::Cls,
         };
         let user_model = UserDefinedEmbeddingModel::new(model.onnx.clone(), files).with_pooling(pooling);
-        let mut options = InitOptionsUserDefined::new().with_max_length(model.info.max_length);
+        let mut options = InitOptionsUserDefined::new()
+            .with_environment(environment)
+            .with_max_length(model.info.max_length);
         if threads_per_session > 0 {
             options = options.with_intra_threads(threads_per_session);
         }

@@ -1,6 +1,314 @@
+//! A persisted demonstration index: the training sentences, their vectors and
+//! an HNSW graph over them, in one directory with a checked manifest.
+//!
+//! ```text
+//! indexes/NAME/
+//!   manifest.json   format version, model, parameters, counts, file checksums
+//!   examples.bin    the sentences with their entities (bincode)
+//!   vectors.f32     unit vectors, little-endian f32, row-major
+//!   graph.bin       the HNSW layers (bincode)
+//! ```
+
 mod graph;
 mod hnsw;
+mod manifest;
+mod store;
 mod vectors;
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 pub use graph::{exact_search, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
+pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
 pub use vectors::{dot, Vectors};
+
+use crate::corpus::{Corpus, Sentence};
+use crate::encoder::{embed_all, sha256_hex, Encoder, EncoderInfo, Truncation};
+use crate::error::{Error, Result};
+
+const EXAMPLES: &str = "examples.bin";
+const VECTORS: &str = "vectors.f32";
+const GRAPH: &str = "graph.bin";
+
+/// Default candidate list length of a search; `index verify` measures the recall it gives.
+pub const DEFAULT_EF_SEARCH: usize = 64;
+
+/// How neighbours are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    /// Walk the HNSW graph with this candidate list length (`None`: the index's default).
+    Hnsw { ef: Option<usize> },
+    /// Compare with every vector: slow, exact, for checking.
+    Exact,
+}
+
+/// Options of [`Index::build`] beyond the HNSW parameters.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub hnsw: HnswParams,
+    pub ef_search: usize,
+    pub show_progress: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            hnsw: HnswParams::default(),
+            ef_search: DEFAULT_EF_SEARCH,
+            show_progress: false,
+        }
+    }
+}
+
+/// An index in memory, built or opened.
+#[derive(Debug)]
+pub struct Index {
+    manifest: Manifest,
+    examples: Vec<Sentence>,
+    vectors: Vectors,
+    graph: Graph,
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard())
+        .map_err(|e| Error::InvalidInput(format!("cannot serialise the index: {e}")))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Index {
+    /// Embeds every sentence of `corpus` with `encoder` and builds the graph.
+    /// Nothing is written: call [`Index::save`].
+    /// Also returns the sentences the encoder had to truncate.
+    pub fn build(
+        corpus: &Corpus,
+        sources: Vec<SourceInfo>,
+        encoder: &dyn Encoder,
+        options: &BuildOptions,
+    ) -> Result<(Index, Vec<Truncation>)> {
+        let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+        let bar = crate::progress::bar(texts.len() as u64, "embedding", options.show_progress);
+        let (vectors, truncated) = embed_all(encoder, &texts, |done| bar.inc(done as u64))?;
+        bar.finish_and_clear();
+
+        let spinner = crate::progress::bar(1, "graph", options.show_progress);
+        let graph = build_graph(&vectors, &options.hnsw);
+        spinner.finish_and_clear();
+
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            exemplar_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_unix: unix_now(),
+            model: encoder.info().clone(),
+            metric: "cosine".into(),
+            hnsw: HnswInfo {
+                params: options.hnsw,
+                layers: graph.layer_count(),
+                ef_search: options.ef_search,
+            },
+            corpus: CorpusInfo {
+                sources,
+                sha256: String::new(),
+                sentences: corpus.sentences.len(),
+                entities_per_type: corpus.counts_per_type(),
+                truncated_sentences: truncated.len(),
+            },
+            files: Default::default(),
+        };
+        let index = Index {
+            manifest,
+            examples: corpus.sentences.clone(),
+            vectors,
+            graph,
+        };
+        Ok((index, truncated))
+    }
+
+    /// Writes the index as the directory `dir`, atomically, replacing any index there.
+    pub fn save(&mut self, dir: &Path) -> Result<()> {
+        let files = vec![
+            (EXAMPLES, encode(&self.examples)?),
+            (VECTORS, self.vectors.to_le_bytes()),
+            (GRAPH, encode(&self.graph)?),
+        ];
+        self.manifest.files = files
+            .iter()
+            .map(|(name, bytes)| {
+                let info = FileInfo {
+                    bytes: bytes.len() as u64,
+                    sha256: sha256_hex(bytes),
+                };
+                (name.to_string(), info)
+            })
+            .collect();
+        self.manifest.corpus.sha256 = self.manifest.files[EXAMPLES].sha256.clone();
+        let manifest = serde_json::to_vec_pretty(&self.manifest)
+            .map_err(|e| Error::InvalidInput(format!("cannot serialise the manifest: {e}")))?;
+        let mut all = files;
+        all.push((store::MANIFEST, manifest));
+        store::write_dir_atomically(dir, &all)
+    }
+
+    /// Opens an index directory, checking its format version, every file's size
+    /// and checksum, and the consistency of what they hold.
+    pub fn open(dir: &Path) -> Result<Index> {
+        let manifest = read_manifest(dir)?;
+        let corrupt = |reason: String| Error::IndexCorrupt {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        for name in [EXAMPLES, VECTORS, GRAPH] {
+            if !manifest.files.contains_key(name) {
+                return Err(corrupt(format!("the manifest lists no {name}")));
+            }
+        }
+        let examples: Vec<Sentence> = decode(dir, EXAMPLES, &read_checked(dir, &manifest, EXAMPLES)?)?;
+        let dim = manifest.model.dimension;
+        let vectors = Vectors::from_le_bytes(dim, &read_checked(dir, &manifest, VECTORS)?)
+            .ok_or_else(|| corrupt(format!("{VECTORS} does not hold whole {dim}-dimensional vectors")))?;
+        let graph: Graph = decode(dir, GRAPH, &read_checked(dir, &manifest, GRAPH)?)?;
+
+        let n = examples.len();
+        if vectors.len() != n || manifest.corpus.sentences != n {
+            return Err(corrupt(format!(
+                "{n} examples, {} vectors, manifest says {} sentences",
+                vectors.len(),
+                manifest.corpus.sentences
+            )));
+        }
+        graph.validate(n).map_err(|reason| corrupt(format!("{GRAPH}: {reason}")))?;
+        Ok(Index {
+            manifest,
+            examples,
+            vectors,
+            graph,
+        })
+    }
+
+    /// Refuses an encoder whose vectors would not be comparable with the index's.
+    pub fn check_encoder(&self, info: &EncoderInfo, dir: &Path) -> Result<()> {
+        let built = &self.manifest.model;
+        if built == info {
+            return Ok(());
+        }
+        let describe = |m: &EncoderInfo| {
+            format!(
+                "{} (onnx sha256 {}…, {} pooling, max length {}, dim {})",
+                m.id,
+                &m.sha256.get(..12).unwrap_or(&m.sha256),
+                serde_json::to_value(m.pooling).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                m.max_length,
+                m.dimension
+            )
+        };
+        Err(Error::IndexIncompatible {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "it was built with model {}, but the model in use is {}; pass --model with the index's model or rebuild the index",
+                describe(built),
+                describe(info)
+            ),
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn examples(&self) -> &[Sentence] {
+        &self.examples
+    }
+
+    pub fn vectors(&self) -> &Vectors {
+        &self.vectors
+    }
+
+    pub fn len(&self) -> usize {
+        self.examples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
+
+    /// The `k` examples most similar to `query`, best first.
+    pub fn search(&self, query: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
+        match mode {
+            SearchMode::Hnsw { ef } => {
+                let ef = ef.unwrap_or(self.manifest.hnsw.ef_search);
+                self.graph.search(&self.vectors, query, k, ef)
+            }
+            SearchMode::Exact => exact_search(&self.vectors, query, k),
+        }
+    }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(store::MANIFEST);
+    if !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no index here (build one with `exemplar index build`)"),
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| Error::IndexCorrupt {
+        path: dir.to_path_buf(),
+        reason: format!("cannot read {}: {e}", store::MANIFEST),
+    })?;
+    let version: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::IndexCorrupt {
+        path: dir.to_path_buf(),
+        reason: format!("{} is not valid JSON: {e}", store::MANIFEST),
+    })?;
+    let found = version.get("format_version").and_then(|v| v.as_u64());
+    if found != Some(u64::from(FORMAT_VERSION)) {
+        return Err(Error::IndexIncompatible {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "index format version {}, this exemplar reads version {FORMAT_VERSION}; rebuild the index",
+                found.map_or("missing".to_string(), |v| v.to_string())
+            ),
+        });
+    }
+    serde_json::from_value(version).map_err(|e| Error::IndexCorrupt {
+        path: dir.to_path_buf(),
+        reason: format!("{}: {e}", store::MANIFEST),
+    })
+}
+
+/// Reads one data file and checks it against the manifest.
+fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<Vec<u8>> {
+    let path: PathBuf = dir.join(name);
+    let corrupt = |reason: String| Error::IndexCorrupt {
+        path: dir.to_path_buf(),
+        reason: format!("{name}: {reason}"),
+    };
+    let expected = &manifest.files[name];
+    let bytes = std::fs::read(&path).map_err(|e| corrupt(format!("cannot read it ({e})")))?;
+    if bytes.len() as u64 != expected.bytes {
+        return Err(corrupt(format!(
+            "{} bytes, the manifest says {} (truncated or replaced)",
+            bytes.len(),
+            expected.bytes
+        )));
+    }
+    if sha256_hex(&bytes) != expected.sha256 {
+        return Err(corrupt("checksum mismatch (the file was altered)".into()));
+    }
+    Ok(bytes)
+}
+
+fn decode<T: DeserializeOwned>(dir: &Path, name: &str, bytes: &[u8]) -> Result<T> {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(value, _)| value)
+        .map_err(|e| Error::IndexCorrupt {
+            path: dir.to_path_buf(),
+            reason: format!("{name}: cannot decode ({e})"),
+        })
+}

@@ -74,6 +74,27 @@ impl Vectors {
     }
 }
 
+impl Vectors {
+    /// The matrix as a NumPy `.npy` file (version 1.0, little-endian float32,
+    /// C order), so other tools can load exemplar's vectors directly.
+    pub fn to_npy_bytes(&self) -> Vec<u8> {
+        let mut header = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+            self.len(),
+            self.dim
+        );
+        // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
+        let unpadded = 10 + header.len() + 1;
+        header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&self.to_le_bytes());
+        bytes
+    }
+}
+
 /// Inner product of two equally long vectors. Eight independent partial sums
 /// let the compiler use SIMD lanes (a single running sum cannot be reordered).
 #[inline]
@@ -105,6 +126,18 @@ mod tests {
         let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.05).collect();
         let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((dot(&a, &b) - naive).abs() < 1e-4);
+    }
+
+    #[test]
+    fn npy_header_is_aligned_and_describes_the_matrix() {
+        let v = Vectors::from_flat(3, vec![0.5; 6]).unwrap();
+        let bytes = v.to_npy_bytes();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + header_len) % 64, 0);
+        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        assert!(header.contains("'shape': (2, 3)") && header.ends_with('\n'));
+        assert_eq!(bytes.len(), 10 + header_len + 6 * 4);
     }
 
     #[test]

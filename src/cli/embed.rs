@@ -1,0 +1,45 @@
+//! `exemplar embed`: sentences to a `.npy` matrix, one row per sentence.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{CorpusArgs, ModelArgs};
+use crate::encoder::{embed_all, Encoder};
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Input file (one sentence a line for --format text).
+    #[arg(long)]
+    input: PathBuf,
+    #[command(flatten)]
+    corpus: CorpusArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Output .npy file (float32, row-major).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let corpus = args.corpus.read(&[&args.input], quiet)?;
+    let encoder = args.model.open()?;
+    let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+    let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
+    let (vectors, truncated) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    super::index::report_truncation(&corpus, &truncated, encoder.info().max_length, quiet);
+    std::fs::write(&args.out, vectors.to_npy_bytes())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if !quiet {
+        eprintln!(
+            "wrote {} vectors of {} dimensions to {}",
+            vectors.len(),
+            vectors.dim(),
+            args.out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,262 @@
+//! `exemplar index build|info|verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{print_json, CorpusArgs, ModelArgs};
+use crate::corpus::Corpus;
+use crate::encoder::{embed_all, sha256_hex, Encoder, Truncation};
+use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use crate::select::DEFAULT_K;
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Embed a training corpus and build an index directory.
+    Build(BuildArgs),
+    /// Show an index's manifest.
+    Info(InfoArgs),
+    /// Check an index's files and measure HNSW recall@k against exact search.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Corpus files (or, for BRAT, directories).
+    #[arg(required = true)]
+    corpus: Vec<PathBuf>,
+    #[command(flatten)]
+    input: CorpusArgs,
+    /// Index directory to write (replaced atomically if it holds an index).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// HNSW links per node.
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// HNSW candidate list length while building.
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
+    /// Seed of the insertion order.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Default candidate list length of searches in this index.
+    #[arg(long, default_value_t = DEFAULT_EF_SEARCH)]
+    ef_search: usize,
+    /// Insert from all cores: faster on large corpora, but not reproducible bit for bit.
+    #[arg(long)]
+    parallel_insert: bool,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Index directory.
+    index: PathBuf,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Index directory.
+    index: PathBuf,
+    /// Query corpus (e.g. the development split).
+    #[arg(long)]
+    queries: PathBuf,
+    #[command(flatten)]
+    input: CorpusArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Neighbours compared per query.
+    #[arg(long, default_value_t = DEFAULT_K)]
+    k: usize,
+    /// Candidate list length [default: the index's].
+    #[arg(long)]
+    ef: Option<usize>,
+    /// Exit with status 1 when recall is below this.
+    #[arg(long)]
+    min_recall: Option<f64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: IndexCommand, quiet: bool) -> anyhow::Result<ExitCode> {
+    match command {
+        IndexCommand::Build(args) => build(args, quiet),
+        IndexCommand::Info(args) => info(args),
+        IndexCommand::Verify(args) => verify(args, quiet),
+    }
+}
+
+fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceInfo>> {
+    paths
+        .iter()
+        .map(|path| {
+            let sha256 = if path.is_file() {
+                let bytes = std::fs::read(path).map_err(|e| crate::error::Error::io(path, e))?;
+                Some(sha256_hex(&bytes))
+            } else {
+                None
+            };
+            Ok(SourceInfo {
+                path: path.display().to_string(),
+                format: input.format,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// Warns about sentences the encoder had to cut, naming a few of them.
+pub(super) fn report_truncation(corpus: &Corpus, truncated: &[Truncation], max_length: usize, quiet: bool) {
+    if quiet || truncated.is_empty() {
+        return;
+    }
+    let examples: Vec<String> = truncated
+        .iter()
+        .take(3)
+        .map(|t| format!("{} ({} word pieces)", corpus.sentences[t.position].id, t.tokens))
+        .collect();
+    eprintln!(
+        "warning: {} sentence(s) longer than the model's maximum of {max_length} word pieces were truncated: {}{}",
+        truncated.len(),
+        examples.join(", "),
+        if truncated.len() > 3 { ", …" } else { "" }
+    );
+}
+
+fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let corpus = args.input.read(&args.corpus, quiet)?;
+    let sources = sources(&args.corpus, &args.input)?;
+    let encoder = args.model.open()?;
+    let options = BuildOptions {
+        hnsw: HnswParams {
+            m: args.m,
+            ef_construction: args.ef_construction,
+            seed: args.seed,
+            parallel: args.parallel_insert,
+        },
+        ef_search: args.ef_search,
+        show_progress: !quiet,
+    };
+    let (mut index, truncated) = Index::build(&corpus, sources, &encoder, &options)?;
+    report_truncation(&corpus, &truncated, encoder.info().max_length, quiet);
+    index.save(&args.out)?;
+    let manifest = index.manifest();
+    if args.json {
+        print_json(manifest)?;
+    } else if !quiet {
+        eprintln!(
+            "built {} with {} sentences ({}) in {:.1}s",
+            args.out.display(),
+            manifest.corpus.sentences,
+            entity_summary(&manifest.corpus.entities_per_type),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn entity_summary(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    if counts.is_empty() {
+        return "no entities".into();
+    }
+    counts
+        .iter()
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
+    let index = Index::open(&args.index)?;
+    let m = index.manifest();
+    if args.json {
+        print_json(m)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("index        {}", args.index.display());
+    println!("format       version {} (exemplar {})", m.format_version, m.exemplar_version);
+    println!("model        {} ({} dimensions, {:?} pooling, max length {})", m.model.id, m.model.dimension, m.model.pooling, m.model.max_length);
+    println!("model sha256 {}", m.model.sha256);
+    println!("metric       {}", m.metric);
+    println!(
+        "hnsw         m {}, ef_construction {}, seed {}, {} insertion, {} layers, ef_search {}",
+        m.hnsw.params.m,
+        m.hnsw.params.ef_construction,
+        m.hnsw.params.seed,
+        if m.hnsw.params.parallel { "parallel" } else { "serial" },
+        m.hnsw.layers,
+        m.hnsw.ef_search
+    );
+    for source in &m.corpus.sources {
+        println!("source       {} ({:?}{})", source.path, source.format, source.sha256.as_ref().map(|s| format!(", sha256 {s}")).unwrap_or_default());
+    }
+    println!("sentences    {} ({} truncated)", m.corpus.sentences, m.corpus.truncated_sentences);
+    println!("entities     {}", entity_summary(&m.corpus.entities_per_type));
+    for (name, file) in &m.files {
+        println!("file         {name}: {} bytes, sha256 {}", file.bytes, file.sha256);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `index verify` measured.
+#[derive(Debug, Serialize)]
+struct Recall {
+    index: String,
+    queries: usize,
+    k: usize,
+    ef: usize,
+    recall: f64,
+}
+
+fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let index = Index::open(&args.index)?;
+    let encoder = args.model.open()?;
+    index.check_encoder(encoder.info(), &args.index)?;
+    let corpus = args.input.read(&[&args.queries], quiet)?;
+    let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+    let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
+    let (queries, _) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+
+    let ef = args.ef.unwrap_or(index.manifest().hnsw.ef_search);
+    let k = args.k.min(index.len());
+    let found: usize = (0..queries.len())
+        .into_par_iter()
+        .map(|q| {
+            let query = queries.row(q);
+            let exact = index.search(query, k, SearchMode::Exact);
+            let approx = index.search(query, k, SearchMode::Hnsw { ef: Some(ef) });
+            approx.iter().filter(|h| exact.iter().any(|e| e.node == h.node)).count()
+        })
+        .sum();
+    let recall = Recall {
+        index: args.index.display().to_string(),
+        queries: queries.len(),
+        k,
+        ef,
+        recall: found as f64 / (queries.len() * k).max(1) as f64,
+    };
+    if args.json {
+        print_json(&recall)?;
+    } else {
+        println!(
+            "recall@{} = {:.4} over {} queries (ef {}); all index files match their checksums",
+            recall.k, recall.recall, recall.queries, recall.ef
+        );
+    }
+    let below = args.min_recall.is_some_and(|min| recall.recall < min);
+    Ok(if below { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,120 @@
+//! Command-line interface: clap definitions here, one file per subcommand.
+//! Each subcommand is a thin layer over the library; `--json` prints machine-
+//! readable output on stdout, everything else for people goes to stderr.
+
+mod embed;
+mod index;
+mod select;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
+use crate::encoder::{default_models_dir, ModelOverrides, OnnxEncoder, Pooling, DEFAULT_MODEL_NAME};
+
+/// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
+#[derive(Debug, Parser)]
+#[command(name = "exemplar", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Hide progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build, inspect and check demonstration indexes.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Choose demonstrations for query sentences.
+    Select(select::SelectArgs),
+    /// Embed sentences and write the vectors as a NumPy .npy file.
+    Embed(embed::EmbedArgs),
+}
+
+/// Which sentence encoder to use.
+#[derive(Debug, Clone, Args)]
+struct ModelArgs {
+    /// Model directory (model.onnx, tokenizer.json, configs) [default: models/all-MiniLM-L6-v2].
+    #[arg(long, env = "EXEMPLAR_MODEL")]
+    model: Option<PathBuf>,
+    /// ONNX Runtime shared library [default: $ORT_DYLIB_PATH, else models/onnxruntime/libonnxruntime.so*].
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+    /// Pooling, overriding the model directory's config.
+    #[arg(long, value_enum)]
+    pooling: Option<Pooling>,
+    /// Maximum input length in word pieces, overriding the model directory's config.
+    #[arg(long)]
+    max_length: Option<usize>,
+}
+
+impl ModelArgs {
+    fn open(&self) -> anyhow::Result<OnnxEncoder> {
+        let dir = self
+            .model
+            .clone()
+            .unwrap_or_else(|| default_models_dir().join(DEFAULT_MODEL_NAME));
+        let overrides = ModelOverrides {
+            pooling: self.pooling,
+            max_length: self.max_length,
+            id: None,
+        };
+        Ok(OnnxEncoder::open(&dir, &overrides, self.ort_lib.as_deref())?)
+    }
+}
+
+/// An input corpus and how to read it.
+#[derive(Debug, Clone, Args)]
+struct CorpusArgs {
+    /// Format of the input.
+    #[arg(long, value_enum, default_value = "conll")]
+    format: Format,
+    /// CoNLL tag scheme: `auto` reads IOB2 and BIOES, `iob1` accepts I- opening an entity.
+    #[arg(long, value_enum, default_value = "auto")]
+    scheme: TagScheme,
+}
+
+impl CorpusArgs {
+    fn read(&self, paths: &[impl AsRef<Path>], quiet: bool) -> anyhow::Result<Corpus> {
+        let options = ReadOptions { scheme: self.scheme };
+        let corpus = corpus::read_all(paths, self.format, &options)?;
+        report_warnings(&corpus, quiet);
+        Ok(corpus)
+    }
+}
+
+/// Prints what the readers noticed (the first few, then a count).
+fn report_warnings(corpus: &Corpus, quiet: bool) {
+    const SHOWN: usize = 5;
+    if quiet {
+        return;
+    }
+    for warning in corpus.warnings.iter().take(SHOWN) {
+        eprintln!("warning: {}: {}", warning.location, warning.message);
+    }
+    if corpus.warnings.len() > SHOWN {
+        eprintln!("warning: … and {} more", corpus.warnings.len() - SHOWN);
+    }
+}
+
+/// Prints one value as a JSON line on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value).context("cannot serialise output")?);
+    Ok(())
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Index(command) => index::run(command, cli.quiet),
+        Command::Select(args) => select::run(args, cli.quiet),
+        Command::Embed(args) => embed::run(args, cli.quiet),
+    }
+}

@@ -1,0 +1,68 @@
+//! `manifest.json`: what an index holds and how it was made, enough to check
+//! it on opening and to rebuild it identically.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::hnsw::HnswParams;
+use crate::corpus::Format;
+use crate::encoder::EncoderInfo;
+
+/// Version of the on-disk layout. Bump it whenever a file's encoding changes;
+/// opening an index of another version is refused, not guessed at.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The manifest of an index directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub exemplar_version: String,
+    /// Seconds since the Unix epoch at build time.
+    pub created_unix: u64,
+    pub model: EncoderInfo,
+    /// Always `cosine`: inner product on L2-normalised vectors.
+    pub metric: String,
+    pub hnsw: HnswInfo,
+    pub corpus: CorpusInfo,
+    /// Every data file of the index with its size and sha256.
+    pub files: BTreeMap<String, FileInfo>,
+}
+
+/// Build parameters plus what the build produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HnswInfo {
+    #[serde(flatten)]
+    pub params: HnswParams,
+    pub layers: usize,
+    /// Default `ef` used by searches of this index.
+    pub ef_search: usize,
+}
+
+/// Where the examples came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorpusInfo {
+    pub sources: Vec<SourceInfo>,
+    /// sha256 of the stored examples (`examples.bin`): equal corpora, equal checksum.
+    pub sha256: String,
+    pub sentences: usize,
+    pub entities_per_type: BTreeMap<String, usize>,
+    /// Sentences longer than the model's maximum length, embedded truncated.
+    pub truncated_sentences: usize,
+}
+
+/// One input file or directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub path: String,
+    pub format: Format,
+    /// sha256 of the file's bytes (absent for a BRAT directory).
+    pub sha256: Option<String>,
+}
+
+/// Size and checksum of one file of the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub bytes: u64,
+    pub sha256: String,
+}

@@ -1,0 +1,174 @@
+//! Choosing demonstrations for a query sentence.
+//!
+//! A [`Selector`] turns a query (its text and, when the strategy needs it, its
+//! vector) into demonstrations in prompt order. Strategies live one per file:
+//! [`Knn`] (KATE-style nearest neighbours, most similar last) and [`Random`]
+//! (seeded). Every strategy skips the query's own sentence when the index
+//! holds it, so a corpus can be evaluated against itself, and never returns the
+//! same sentence text twice.
+
+mod knn;
+mod random;
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use knn::Knn;
+pub use random::Random;
+
+use crate::corpus::Sentence;
+use crate::encoder::{embed_all, Encoder};
+use crate::error::Result;
+use crate::index::{Index, SearchMode};
+
+/// Default number of demonstrations (the paper's k).
+pub const DEFAULT_K: usize = 16;
+
+/// An entity with the text it covers, as printed in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entity {
+    pub start: usize,
+    pub end: usize,
+    #[serde(rename = "type")]
+    pub label: String,
+    pub text: String,
+}
+
+/// A sentence as shown to users: id, text and entities with their text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub id: String,
+    pub text: String,
+    pub entities: Vec<Entity>,
+}
+
+impl From<&Sentence> for Example {
+    fn from(sentence: &Sentence) -> Self {
+        Example {
+            id: sentence.id.clone(),
+            text: sentence.text.clone(),
+            entities: sentence
+                .entities
+                .iter()
+                .map(|span| Entity {
+                    start: span.start,
+                    end: span.end,
+                    label: span.label.clone(),
+                    text: sentence.span_text(span).to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A chosen demonstration: the example and its similarity to the query
+/// (absent for strategies that do not compare vectors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Demo {
+    #[serde(flatten)]
+    pub example: Example,
+    pub score: Option<f32>,
+}
+
+/// What a selector is given about the query.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    pub text: &'a str,
+    /// The query's vector from the index's encoder; needed by [`Selector::needs_vector`] strategies.
+    pub vector: Option<&'a [f32]>,
+}
+
+/// A demonstration selection strategy.
+pub trait Selector: Send + Sync {
+    /// Name used on the command line and in reports.
+    fn name(&self) -> &'static str;
+
+    /// Whether [`Selector::select`] needs the query's vector.
+    fn needs_vector(&self) -> bool;
+
+    /// Up to `k` demonstrations from `index` for `query`, in prompt order.
+    fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo>;
+}
+
+/// The strategies the command line offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// The k most similar training sentences, most similar last.
+    Knn,
+    /// k training sentences drawn at random (seeded per query).
+    Random,
+}
+
+impl Strategy {
+    /// The selector for this strategy.
+    pub fn selector(self, mode: SearchMode, seed: u64) -> Box<dyn Selector> {
+        match self {
+            Strategy::Knn => Box::new(Knn { mode }),
+            Strategy::Random => Box::new(Random { seed }),
+        }
+    }
+}
+
+/// Keeps candidates (row, score) in order while skipping the query's own
+/// sentence and texts already taken; stops at `k`.
+fn take_distinct(
+    index: &Index,
+    query_text: &str,
+    candidates: impl IntoIterator<Item = (usize, Option<f32>)>,
+    k: usize,
+) -> Vec<Demo> {
+    let query_text = query_text.trim();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut demos = Vec::with_capacity(k);
+    for (row, score) in candidates {
+        if demos.len() == k {
+            break;
+        }
+        let sentence = &index.examples()[row];
+        let text = sentence.text.trim();
+        if text == query_text || !seen.insert(text) {
+            continue;
+        }
+        demos.push(Demo {
+            example: Example::from(sentence),
+            score,
+        });
+    }
+    demos
+}
+
+/// Selects demonstrations for many queries: embeds them (if the selector
+/// needs vectors) in batches, then selects in parallel. Results are in query order.
+pub fn select_batch(
+    index: &Index,
+    encoder: Option<&dyn Encoder>,
+    selector: &dyn Selector,
+    queries: &[&str],
+    k: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Vec<Demo>>> {
+    let vectors = match (selector.needs_vector(), encoder) {
+        (true, Some(encoder)) => Some(embed_all(encoder, queries, &mut progress)?.0),
+        (true, None) => {
+            return Err(crate::error::Error::InvalidInput(format!(
+                "strategy {} needs an encoder",
+                selector.name()
+            )))
+        }
+        (false, _) => None,
+    };
+    Ok(queries
+        .par_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let query = Query {
+                text,
+                vector: vectors.as_ref().map(|v| v.row(i)),
+            };
+            selector.select(index, &query, k)
+        })
+        .collect())
+}
