@@ -79,11 +79,17 @@ struct CorpusArgs {
     /// CoNLL tag scheme: `auto` reads IOB2 and BIOES, `iob1` accepts I- opening an entity.
     #[arg(long, value_enum, default_value = "auto")]
     scheme: TagScheme,
+    /// BRAT: drop entities whose offsets fall outside the text, with a warning, instead of failing.
+    #[arg(long)]
+    skip_invalid_spans: bool,
 }
 
 impl CorpusArgs {
     fn read(&self, paths: &[impl AsRef<Path>], quiet: bool) -> anyhow::Result<Corpus> {
-        let options = ReadOptions { scheme: self.scheme };
+        let options = ReadOptions {
+            scheme: self.scheme,
+            skip_invalid_spans: self.skip_invalid_spans,
+        };
         let corpus = corpus::read_all(paths, self.format, &options)?;
         report_warnings(&corpus, quiet);
         Ok(corpus)

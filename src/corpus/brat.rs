@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::text::{file_name, read_lines, read_utf8};
 use super::tokenize::{checked_span, sentence, trim_span};
-use super::{Corpus, Span, Warning};
+use super::{Corpus, ReadOptions, Span, Warning};
 use crate::error::{Error, Result};
 
 /// Words that end in a full stop without ending a sentence ("Dr. Smith",
@@ -21,30 +21,30 @@ const ABBREVIATIONS: &[&str] = &[
 /// path order) or a single `.txt` file. Sentence ids are the `.txt` path
 /// relative to `path`, with `/` separators, and the sentence number in that
 /// document: `batch2/case_35.txt:3`.
-pub fn read(path: &Path) -> Result<Corpus> {
+pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
     if std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .is_dir()
     {
-        return read_directory(path);
+        return read_directory(path, options);
     }
     if path.extension() != Some("txt".as_ref()) {
         let message = "expected a directory or a .txt file with a .ann file beside it";
         return Err(Error::corpus(path, message));
     }
     let mut corpus = Corpus::default();
-    read_document(path, &file_name(path), &mut corpus)?;
+    read_document(path, &file_name(path), options, &mut corpus)?;
     Ok(corpus)
 }
 
-fn read_directory(root: &Path) -> Result<Corpus> {
+fn read_directory(root: &Path, options: &ReadOptions) -> Result<Corpus> {
     let mut documents = Vec::new();
     find_text_files(root, &mut documents)?;
     documents.sort();
     let mut corpus = Corpus::default();
     for txt in documents {
         if txt.with_extension("ann").is_file() {
-            read_document(&txt, &relative_id(root, &txt), &mut corpus)?;
+            read_document(&txt, &relative_id(root, &txt), options, &mut corpus)?;
         } else {
             corpus.warnings.push(Warning {
                 location: txt.display().to_string(),
@@ -76,9 +76,10 @@ fn relative_id(root: &Path, txt: &Path) -> String {
 }
 
 /// Reads one `.txt` and its `.ann` and appends the document's sentences.
-fn read_document(txt: &Path, doc_id: &str, corpus: &mut Corpus) -> Result<()> {
+fn read_document(txt: &Path, doc_id: &str, options: &ReadOptions, corpus: &mut Corpus) -> Result<()> {
     let chars: Vec<char> = read_utf8(txt)?.chars().collect();
-    let spans = read_annotations(&txt.with_extension("ann"), &chars, &mut corpus.warnings)?;
+    let ann = txt.with_extension("ann");
+    let spans = read_annotations(&ann, &chars, options.skip_invalid_spans, &mut corpus.warnings)?;
     for (n, (text, entities)) in split_sentences(&chars, spans).into_iter().enumerate() {
         corpus
             .sentences
@@ -95,10 +96,11 @@ struct TextBound {
     surface: String,
 }
 
-/// The entities of a `.ann` file as spans of the document. Entities that
-/// cannot be placed in the text are dropped with a warning rather than
-/// failing the whole corpus (real data has one that runs past the end).
-fn read_annotations(ann: &Path, chars: &[char], warnings: &mut Vec<Warning>) -> Result<Vec<Span>> {
+/// The entities of a `.ann` file as spans of the document. An entity that
+/// cannot be placed in the text (outside it, or only whitespace) is an error
+/// naming the line, or, with `skip_invalid`, dropped with a warning (real data
+/// has one that runs past the end of its document).
+fn read_annotations(ann: &Path, chars: &[char], skip_invalid: bool, warnings: &mut Vec<Warning>) -> Result<Vec<Span>> {
     let mut spans = Vec::new();
     for (line, record) in records(&read_lines(ann)?) {
         if !record.starts_with('T') {
@@ -118,9 +120,13 @@ fn read_annotations(ann: &Path, chars: &[char], warnings: &mut Vec<Warning>) -> 
             .collect();
         let placed = match placed {
             Ok(placed) => placed,
-            Err(problem) => {
+            Err(problem) if skip_invalid => {
                 warn(format!("{}: {problem}; dropped", entity.id));
                 continue;
+            }
+            Err(problem) => {
+                let hint = "fix the offsets, or pass --skip-invalid-spans to drop such entities with a warning";
+                return Err(Error::corpus_at(ann, line, format!("{}: {problem}; {hint}", entity.id)));
             }
         };
         // BRAT writes the text of a discontinuous entity as its fragments joined by spaces.
@@ -340,7 +346,7 @@ mod tests {
                    R1\tRelated Arg1:T1 Arg2:T2\n#1\tAnnotatorNotes T1\tnote\n\
                    T3\tNo_Symptom_Occurence 39 49\tchest pain\nT4\tFinding 51 65\tTemperature 39\nA1\tNeg T3\n";
         let dir = tree(&[("case_1.txt", text), ("case_1.ann", ann)]);
-        let corpus = read(dir.path()).unwrap();
+        let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
         assert_eq!(
             texts(&corpus),
             [
@@ -364,7 +370,7 @@ mod tests {
             [("Temperature 39", "Finding")]
         );
         assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
-        let single = read(&dir.path().join("case_1.txt")).unwrap();
+        let single = read(&dir.path().join("case_1.txt"), &ReadOptions::default()).unwrap();
         assert_eq!(single.sentences, corpus.sentences);
     }
 
@@ -372,7 +378,7 @@ mod tests {
     fn does_not_split_inside_an_entity() {
         let text = "Pain in the R. Shoulder. Fever\nspikes noted. Done.";
         let ann = "T1\tLocation 8 23\tthe R. Shoulder\nT2\tSign_or_Symptom 25 37\tFever\nspikes\n";
-        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path()).unwrap();
+        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
         assert_eq!(
             texts(&corpus),
             ["Pain in the R. Shoulder.", "Fever\nspikes noted.", "Done."]
@@ -394,7 +400,7 @@ mod tests {
             ("b1/orphan.txt", "No annotations"),
             ("b1/notes.md", "ignored"),
         ]);
-        let corpus = read(dir.path()).unwrap();
+        let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
         let ids: Vec<_> = corpus.sentences.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -410,7 +416,7 @@ mod tests {
             ("d.txt", "HbA1c raised"),
             ("d.ann", "T1\tFinding 0 3\tHbA\n"),
         ]);
-        let corpus = read(dir.path()).unwrap();
+        let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
         let sentence = &corpus.sentences[0];
         assert_eq!(sentence.tokens.len(), 3);
         assert_eq!(
@@ -423,7 +429,7 @@ mod tests {
     fn keeps_discontinuous_fragments_with_one_warning() {
         let text = "Bilirubin\nTotal 15 mg/dL\nDirect 2 mg/dL";
         let ann = "T12\tFinding 0 9;10 24\tBilirubin Total 15 mg/dL\n";
-        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path()).unwrap();
+        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
         assert_eq!(corpus.counts_per_type()["Finding"], 2);
         assert_eq!(corpus.warnings.len(), 1);
         assert!(corpus.warnings[0].location.ends_with("d.ann:1"));
@@ -434,9 +440,13 @@ mod tests {
     }
 
     #[test]
-    fn warns_about_text_mismatches_and_drops_misplaced_entities() {
+    fn misplaced_entities_are_errors_unless_skipped() {
         let ann = "T1\tFinding 0 4\tcolapse\nT2\tFinding 5 99\tlung\nT3\tFinding 4 5\t \n";
-        let corpus = read(tree(&[("d.txt", "lung lung"), ("d.ann", ann)]).path()).unwrap();
+        let dir = tree(&[("d.txt", "lung lung"), ("d.ann", ann)]);
+        let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
+        assert!(message.contains("d.ann:2") && message.contains("--skip-invalid-spans"), "{message}");
+        let lenient = ReadOptions { skip_invalid_spans: true, ..ReadOptions::default() };
+        let corpus = read(dir.path(), &lenient).unwrap();
         assert_eq!(entities(&corpus.sentences[0]), [("lung", "Finding")]);
         let warnings: Vec<_> = corpus
             .warnings
@@ -452,7 +462,7 @@ mod tests {
     #[test]
     fn multi_line_entity_text_continues_the_record() {
         let ann = "T1\tFinding 0 11\tHb 14\nWBC 9\n\nT2\tFinding 12 16\tgood\n";
-        let corpus = read(tree(&[("d.txt", "Hb 14\nWBC 9 good"), ("d.ann", ann)]).path()).unwrap();
+        let corpus = read(tree(&[("d.txt", "Hb 14\nWBC 9 good"), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
         assert_eq!(corpus.counts_per_type()["Finding"], 2);
         assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
     }
@@ -467,7 +477,7 @@ mod tests {
         ] {
             let ann = format!("T1\tFinding 0 1\tx\n#1\tAnnotatorNotes T1\tnote\n{bad}\n");
             let dir = tree(&[("d.txt", "x y z"), ("d.ann", &ann)]);
-            let message = read(dir.path()).unwrap_err().to_string();
+            let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
             assert!(message.contains("d.ann:3:"), "{bad}: {message}");
         }
     }
@@ -476,33 +486,33 @@ mod tests {
     fn invalid_utf8_names_file_and_line() {
         let dir = tree(&[("d.txt", "x"), ("d.ann", "")]);
         std::fs::write(dir.path().join("d.ann"), b"T1\tX 0 1\tx\nT2\tX 0 1\t\xff\n").unwrap();
-        let message = read(dir.path()).unwrap_err().to_string();
+        let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
         assert!(message.contains("d.ann:2:"), "{message}");
     }
 
     #[test]
     fn empty_inputs_give_no_sentences() {
-        assert!(read(tempfile::tempdir().unwrap().path())
+        assert!(read(tempfile::tempdir().unwrap().path(), &ReadOptions::default())
             .unwrap()
             .sentences
             .is_empty());
         let dir = tree(&[("d.txt", " \n"), ("d.ann", "")]);
-        assert!(read(dir.path()).unwrap().sentences.is_empty());
+        assert!(read(dir.path(), &ReadOptions::default()).unwrap().sentences.is_empty());
     }
 
     #[test]
     fn bad_paths_are_errors() {
         let dir = tree(&[("d.ann", ""), ("e.txt", "no ann")]);
-        assert!(read(&dir.path().join("d.ann"))
+        assert!(read(&dir.path().join("d.ann"), &ReadOptions::default())
             .unwrap_err()
             .to_string()
             .contains("d.ann"));
-        assert!(read(&dir.path().join("e.txt"))
+        assert!(read(&dir.path().join("e.txt"), &ReadOptions::default())
             .unwrap_err()
             .to_string()
             .contains("e.ann"));
         assert!(matches!(
-            read(&dir.path().join("gone")),
+            read(&dir.path().join("gone"), &ReadOptions::default()),
             Err(Error::Io { .. })
         ));
     }
@@ -514,7 +524,10 @@ mod tests {
             println!("skipped: {} is absent", root.display());
             return;
         }
-        let corpus = read(&root).unwrap();
+        let strict = read(&root, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(strict.contains("case_1051.ann:30"), "{strict}");
+        let lenient = ReadOptions { skip_invalid_spans: true, ..ReadOptions::default() };
+        let corpus = read(&root, &lenient).unwrap();
         let documents: std::collections::BTreeSet<_> = corpus
             .sentences
             .iter()

@@ -172,7 +172,7 @@ mod tests {
 
     fn read_str(content: &str, scheme: TagScheme) -> Result<Corpus> {
         let (_dir, path) = temp_file("train.tsv", content.as_bytes());
-        read(&path, &ReadOptions { scheme })
+        read(&path, &ReadOptions { scheme, ..ReadOptions::default() })
     }
 
     fn entities(sentence: &Sentence) -> Vec<(&str, &str)> {

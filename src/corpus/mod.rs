@@ -100,6 +100,9 @@ pub enum TagScheme {
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     pub scheme: TagScheme,
+    /// BRAT: drop entities whose offsets do not fit the text (with a warning)
+    /// instead of refusing the file.
+    pub skip_invalid_spans: bool,
 }
 
 /// Something a reader accepted but the user should know about (a discontinuous
@@ -134,7 +137,7 @@ impl Corpus {
 pub fn read(path: &Path, format: Format, options: &ReadOptions) -> Result<Corpus> {
     let corpus = match format {
         Format::Conll => conll::read(path, options)?,
-        Format::Brat => brat::read(path)?,
+        Format::Brat => brat::read(path, options)?,
         Format::Jsonl => jsonl::read(path)?,
         Format::Text => text::read(path)?,
     };
