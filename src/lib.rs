@@ -1,7 +1,64 @@
+//! # exemplar
+//!
+//! Few-shot biomedical and clinical named-entity recognition with large
+//! language models, made fast and reproducible. For each test sentence,
+//! exemplar retrieves the most similar annotated training sentences
+//! (KATE-style k-NN over sentence embeddings) to serve as in-context
+//! demonstrations, the choice that matters most for few-shot NER
+//! (Monajatipoor et al., 2024).
+//!
+//! The pieces, one module each:
+//! - [`corpus`]: CoNLL/IOB, BRAT standoff, JSONL and plain-text readers into [`Sentence`]s;
+//! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
+//! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
+//! - [`select`]: the [`Selector`] trait with k-NN and random strategies;
+//! - [`bench`]: synthetic data for benchmarks and recall checks;
+//! - [`cli`]: the `exemplar` command, a thin layer over the above.
+//!
+//! ```
+//! use exemplar::corpus::{self, Format, ReadOptions};
+//! use exemplar::{BuildOptions, Encoder, Index, OnnxEncoder, Query, SearchMode, Selector, Strategy};
+//!
+//! # fn main() -> exemplar::Result<()> {
+//! // The default model, as installed by scripts/setup.sh.
+//! let model = exemplar::encoder::default_models_dir().join("all-MiniLM-L6-v2");
+//! let encoder = OnnxEncoder::open(&model, &Default::default(), None)?;
+//!
+//! // Index a (small) annotated corpus.
+//! let dir = tempfile::tempdir().expect("a temporary directory");
+//! let train = dir.path().join("train.jsonl");
+//! std::fs::write(&train, concat!(
+//!     r#"{"text": "Patients with cystic fibrosis often have pancreatic insufficiency.", "entities": [{"start": 14, "end": 29, "type": "Disease"}]}"#, "\n",
+//!     r#"{"text": "The BRCA1 gene is linked to breast cancer.", "entities": [{"start": 29, "end": 42, "type": "Disease"}]}"#, "\n",
+//!     r#"{"text": "Aspirin was given twice daily.", "entities": []}"#, "\n",
+//! )).expect("writable");
+//! let corpus = corpus::read(&train, Format::Jsonl, &ReadOptions::default())?;
+//! let (mut index, _truncated) = Index::build(&corpus, Vec::new(), &encoder, &BuildOptions::default())?;
+//! index.save(&dir.path().join("index"))?;
+//!
+//! // Retrieve demonstrations for a test sentence, most similar last.
+//! let index = Index::open(&dir.path().join("index"))?;
+//! let text = "Mutations in BRCA2 also raise the risk of ovarian cancer.";
+//! let vector = encoder.embed(&[text])?.vectors.remove(0);
+//! let knn = Strategy::Knn.selector(SearchMode::Hnsw { ef: None }, 42);
+//! let demos = knn.select(&index, &Query { text, vector: Some(&vector) }, 2);
+//! assert_eq!(demos.len(), 2);
+//! assert_eq!(demos[1].example.text, "The BRCA1 gene is linked to breast cancer.");
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod bench;
+pub mod cli;
 pub mod corpus;
 pub mod encoder;
 pub mod error;
 pub mod index;
 mod progress;
 pub mod select;
-pub mod cli;
+
+pub use corpus::{Corpus, Format, Sentence, Span};
+pub use encoder::{Encoder, EncoderInfo, OnnxEncoder};
+pub use error::{Error, Result};
+pub use index::{BuildOptions, HnswParams, Index, SearchMode};
+pub use select::{Demo, Query, Selector, Strategy};

@@ -24,13 +24,13 @@ pub struct EmbedArgs {
 }
 
 pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let corpus = args.corpus.read(&[&args.input], quiet)?;
+    let corpus = args.corpus.read(&[&args.input])?;
     let encoder = args.model.open()?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
     let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
     let (vectors, truncated) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
-    super::index::report_truncation(&corpus, &truncated, encoder.info().max_length, quiet);
+    super::report_truncation(&super::sentence_ids(&corpus), &truncated, encoder.info().max_length);
     std::fs::write(&args.out, vectors.to_npy_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if !quiet {

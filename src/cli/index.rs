@@ -8,9 +8,8 @@ use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{print_json, CorpusArgs, ModelArgs};
-use crate::corpus::Corpus;
-use crate::encoder::{embed_all, sha256_hex, Encoder, Truncation};
+use super::{print_json, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
+use crate::encoder::{embed_all, sha256_hex, Encoder};
 use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
 use crate::select::DEFAULT_K;
 
@@ -117,27 +116,9 @@ fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceIn
         .collect()
 }
 
-/// Warns about sentences the encoder had to cut, naming a few of them.
-pub(super) fn report_truncation(corpus: &Corpus, truncated: &[Truncation], max_length: usize, quiet: bool) {
-    if quiet || truncated.is_empty() {
-        return;
-    }
-    let examples: Vec<String> = truncated
-        .iter()
-        .take(3)
-        .map(|t| format!("{} ({} word pieces)", corpus.sentences[t.position].id, t.tokens))
-        .collect();
-    eprintln!(
-        "warning: {} sentence(s) longer than the model's maximum of {max_length} word pieces were truncated: {}{}",
-        truncated.len(),
-        examples.join(", "),
-        if truncated.len() > 3 { ", …" } else { "" }
-    );
-}
-
 fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let corpus = args.input.read(&args.corpus, quiet)?;
+    let corpus = args.input.read(&args.corpus)?;
     let sources = sources(&args.corpus, &args.input)?;
     let encoder = args.model.open()?;
     let options = BuildOptions {
@@ -151,7 +132,7 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         show_progress: !quiet,
     };
     let (mut index, truncated) = Index::build(&corpus, sources, &encoder, &options)?;
-    report_truncation(&corpus, &truncated, encoder.info().max_length, quiet);
+    report_truncation(&sentence_ids(&corpus), &truncated, encoder.info().max_length);
     index.save(&args.out)?;
     let manifest = index.manifest();
     if args.json {
@@ -225,7 +206,7 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let index = Index::open(&args.index)?;
     let encoder = args.model.open()?;
     index.check_encoder(encoder.info(), &args.index)?;
-    let corpus = args.input.read(&[&args.queries], quiet)?;
+    let corpus = args.input.read(&[&args.queries])?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
     let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
     let (queries, _) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;

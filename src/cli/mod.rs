@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
-use crate::encoder::{default_models_dir, ModelOverrides, OnnxEncoder, Pooling, DEFAULT_MODEL_NAME};
+use crate::encoder::{default_models_dir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME};
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -22,7 +22,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Hide progress bars.
+    /// Hide progress bars and summaries (warnings and errors still show).
     #[arg(long, short, global = true)]
     quiet: bool,
 }
@@ -85,29 +85,50 @@ struct CorpusArgs {
 }
 
 impl CorpusArgs {
-    fn read(&self, paths: &[impl AsRef<Path>], quiet: bool) -> anyhow::Result<Corpus> {
+    fn read(&self, paths: &[impl AsRef<Path>]) -> anyhow::Result<Corpus> {
         let options = ReadOptions {
             scheme: self.scheme,
             skip_invalid_spans: self.skip_invalid_spans,
         };
         let corpus = corpus::read_all(paths, self.format, &options)?;
-        report_warnings(&corpus, quiet);
+        report_warnings(&corpus);
         Ok(corpus)
     }
 }
 
 /// Prints what the readers noticed (the first few, then a count).
-fn report_warnings(corpus: &Corpus, quiet: bool) {
+fn report_warnings(corpus: &Corpus) {
     const SHOWN: usize = 5;
-    if quiet {
-        return;
-    }
     for warning in corpus.warnings.iter().take(SHOWN) {
         eprintln!("warning: {}: {}", warning.location, warning.message);
     }
     if corpus.warnings.len() > SHOWN {
         eprintln!("warning: … and {} more", corpus.warnings.len() - SHOWN);
     }
+}
+
+/// The ids of a corpus's sentences, to name them in messages.
+fn sentence_ids(corpus: &Corpus) -> Vec<&str> {
+    corpus.sentences.iter().map(|s| s.id.as_str()).collect()
+}
+
+/// Warns about sentences the encoder had to cut, naming a few of them.
+fn report_truncation(ids: &[&str], truncated: &[Truncation], max_length: usize) {
+    const SHOWN: usize = 3;
+    if truncated.is_empty() {
+        return;
+    }
+    let named: Vec<String> = truncated
+        .iter()
+        .take(SHOWN)
+        .map(|t| format!("{} ({} word pieces)", ids.get(t.position).unwrap_or(&"?"), t.tokens))
+        .collect();
+    eprintln!(
+        "warning: {} sentence(s) longer than the model's maximum of {max_length} word pieces were truncated: {}{}",
+        truncated.len(),
+        named.join(", "),
+        if truncated.len() > SHOWN { ", …" } else { "" }
+    );
 }
 
 /// Prints one value as a JSON line on stdout.

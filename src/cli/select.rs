@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{print_json, CorpusArgs, ModelArgs};
-use crate::encoder::Encoder;
+use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
+use crate::encoder::{embed_all, Encoder};
 use crate::index::{Index, SearchMode};
 use crate::select::{select_batch, Demo, Example, Strategy, DEFAULT_K};
 
@@ -62,7 +62,7 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             entities: Vec::new(),
         }],
         (None, Some(path)) => {
-            let corpus = args.corpus.read(&[path], quiet)?;
+            let corpus = args.corpus.read(&[path])?;
             corpus.sentences.iter().map(Example::from).collect()
         }
         (None, None) => unreachable!("clap requires --text or --input"),
@@ -76,18 +76,20 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         SearchMode::Hnsw { ef: args.ef }
     };
     let selector = args.strategy.selector(mode, args.seed);
-    let encoder = if selector.needs_vector() {
+    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let vectors = if selector.needs_vector() {
         let encoder = args.model.open()?;
         index.check_encoder(encoder.info(), &args.index)?;
-        Some(encoder)
+        let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet && texts.len() > 1);
+        let (vectors, truncated) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
+        report_truncation(&ids, &truncated, encoder.info().max_length);
+        Some(vectors)
     } else {
         None
     };
-    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet && texts.len() > 1);
-    let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
-    let selections = select_batch(&index, encoder_ref, selector.as_ref(), &texts, args.k, |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
+    let selections = select_batch(&index, selector.as_ref(), &texts, vectors.as_ref(), args.k)?;
 
     for (query, demos) in queries.iter().zip(&selections) {
         if args.json {

@@ -107,20 +107,9 @@ fn freeze(hnsw: &Hnsw<f32, UnitCosine>, n: usize, order: &[usize]) -> Graph {
 mod tests {
     use super::super::graph::exact_search;
     use super::*;
-    use rand::Rng;
 
-    /// Unit vectors around a few random centres, like sentence embeddings.
-    pub(crate) fn clustered_vectors(n: usize, dim: usize, seed: u64) -> Vectors {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let centres: Vec<Vec<f32>> = (0..8).map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect()).collect();
-        let mut vectors = Vectors::new(dim);
-        for i in 0..n {
-            let mut v: Vec<f32> = centres[i % 8].iter().map(|c| c + rng.random_range(-0.6..0.6)).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.iter_mut().for_each(|x| *x /= norm);
-            vectors.push(&v);
-        }
-        vectors
+    fn clustered_vectors(n: usize, dim: usize, seed: u64) -> Vectors {
+        crate::bench::clustered_unit_vectors(n, dim, 8, 0.6, seed)
     }
 
     fn recall(found: &[u32], truth: &[u32]) -> f64 {

@@ -19,9 +19,8 @@ pub use knn::Knn;
 pub use random::Random;
 
 use crate::corpus::Sentence;
-use crate::encoder::{embed_all, Encoder};
 use crate::error::Result;
-use crate::index::{Index, SearchMode};
+use crate::index::{Index, SearchMode, Vectors};
 
 /// Default number of demonstrations (the paper's k).
 pub const DEFAULT_K: usize = 16;
@@ -140,33 +139,29 @@ fn take_distinct(
     demos
 }
 
-/// Selects demonstrations for many queries: embeds them (if the selector
-/// needs vectors) in batches, then selects in parallel. Results are in query order.
+/// Selects demonstrations for many queries in parallel. `vectors` holds the
+/// queries' vectors (row i for query i) when the selector needs them; embed
+/// them with [`crate::encoder::embed_all`]. Results are in query order.
 pub fn select_batch(
     index: &Index,
-    encoder: Option<&dyn Encoder>,
     selector: &dyn Selector,
     queries: &[&str],
+    vectors: Option<&Vectors>,
     k: usize,
-    mut progress: impl FnMut(usize),
 ) -> Result<Vec<Vec<Demo>>> {
-    let vectors = match (selector.needs_vector(), encoder) {
-        (true, Some(encoder)) => Some(embed_all(encoder, queries, &mut progress)?.0),
-        (true, None) => {
-            return Err(crate::error::Error::InvalidInput(format!(
-                "strategy {} needs an encoder",
-                selector.name()
-            )))
-        }
-        (false, _) => None,
-    };
+    if selector.needs_vector() && vectors.is_none_or(|v| v.len() != queries.len()) {
+        return Err(crate::error::Error::InvalidInput(format!(
+            "strategy {} needs one vector per query",
+            selector.name()
+        )));
+    }
     Ok(queries
         .par_iter()
         .enumerate()
         .map(|(i, text)| {
             let query = Query {
                 text,
-                vector: vectors.as_ref().map(|v| v.row(i)),
+                vector: vectors.map(|v| v.row(i)),
             };
             selector.select(index, &query, k)
         })
