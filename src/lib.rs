@@ -57,7 +57,7 @@ pub mod index;
 mod progress;
 pub mod select;
 
-pub use corpus::{Corpus, Format, Sentence, Span};
+pub use corpus::{Corpus, Entity, Example, Format, Sentence, Span};
 pub use encoder::{Encoder, EncoderInfo, OnnxEncoder};
 pub use error::{Error, Result};
 pub use index::{BuildOptions, HnswParams, Index, SearchMode};

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{Index, SearchMode};
-use crate::select::{select_batch, Demo, Example, Strategy, DEFAULT_K};
+use crate::corpus::Example;
+use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("query").required(true).args(["text", "input"]))]

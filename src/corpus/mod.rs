@@ -71,6 +71,43 @@ impl Sentence {
     }
 }
 
+/// An entity with the text it covers, as printed in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entity {
+    pub start: usize,
+    pub end: usize,
+    #[serde(rename = "type")]
+    pub label: String,
+    pub text: String,
+}
+
+/// A sentence as shown to users: id, text and entities with their text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub id: String,
+    pub text: String,
+    pub entities: Vec<Entity>,
+}
+
+impl From<&Sentence> for Example {
+    fn from(sentence: &Sentence) -> Self {
+        Example {
+            id: sentence.id.clone(),
+            text: sentence.text.clone(),
+            entities: sentence
+                .entities
+                .iter()
+                .map(|span| Entity {
+                    start: span.start,
+                    end: span.end,
+                    label: span.label.clone(),
+                    text: sentence.span_text(span).to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Input formats exemplar reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

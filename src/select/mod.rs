@@ -18,49 +18,12 @@ use serde::{Deserialize, Serialize};
 pub use knn::Knn;
 pub use random::Random;
 
-use crate::corpus::Sentence;
+use crate::corpus::Example;
 use crate::error::Result;
 use crate::index::{Index, SearchMode, Vectors};
 
 /// Default number of demonstrations (the paper's k).
 pub const DEFAULT_K: usize = 16;
-
-/// An entity with the text it covers, as printed in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entity {
-    pub start: usize,
-    pub end: usize,
-    #[serde(rename = "type")]
-    pub label: String,
-    pub text: String,
-}
-
-/// A sentence as shown to users: id, text and entities with their text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    pub id: String,
-    pub text: String,
-    pub entities: Vec<Entity>,
-}
-
-impl From<&Sentence> for Example {
-    fn from(sentence: &Sentence) -> Self {
-        Example {
-            id: sentence.id.clone(),
-            text: sentence.text.clone(),
-            entities: sentence
-                .entities
-                .iter()
-                .map(|span| Entity {
-                    start: span.start,
-                    end: span.end,
-                    label: span.label.clone(),
-                    text: sentence.span_text(span).to_string(),
-                })
-                .collect(),
-        }
-    }
-}
 
 /// A chosen demonstration: the example and its similarity to the query
 /// (absent for strategies that do not compare vectors).
