@@ -38,6 +38,10 @@ pub enum Error {
     #[error("index {path} cannot be used: {reason}")]
     IndexIncompatible { path: PathBuf, reason: String },
 
+    /// The generation backend failed (after its retries) or answered something unusable.
+    #[error("backend {endpoint}: {message}")]
+    Backend { endpoint: String, message: String },
+
     /// A request that cannot be carried out as asked (bad parameter values).
     #[error("{0}")]
     InvalidInput(String),

@@ -62,3 +62,4 @@ pub use encoder::{Encoder, EncoderInfo, OnnxEncoder};
 pub use error::{Error, Result};
 pub use index::{BuildOptions, HnswParams, Index, SearchMode};
 pub use select::{Demo, Query, Selector, Strategy};
+pub mod backend;

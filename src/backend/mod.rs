@@ -1,0 +1,87 @@
+//! Text generation backends. A [`Backend`] turns a [`Request`] (a completion
+//! prompt or chat messages, plus decoding parameters) into an [`Answer`]. It
+//! knows nothing of NER; caching ([`Cached`]) wraps any backend from outside.
+//!
+//! Implementations: [`OpenAi`] (any OpenAI-compatible server: llama.cpp's
+//! `llama-server`, vLLM, Ollama, hosted APIs) and [`Replay`] (answers written
+//! elsewhere, read back from an OpenAI batch output file).
+
+mod cache;
+mod openai;
+mod replay;
+
+use serde::{Deserialize, Serialize};
+
+pub use cache::{Cached, CacheStats};
+pub use openai::{Api, OpenAi, OpenAiConfig};
+pub use replay::{batch_request_line, Replay};
+
+use crate::encoder::sha256_hex;
+use crate::error::Result;
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+/// What the model is asked to continue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Input {
+    /// A plain prompt for `/v1/completions` (base models).
+    Completion(String),
+    /// Messages for `/v1/chat/completions` (instruction-tuned models).
+    Chat(Vec<Message>),
+}
+
+/// Decoding parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: usize,
+    pub stop: Vec<String>,
+    pub seed: Option<u64>,
+}
+
+/// A generation request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub input: Input,
+    pub params: Params,
+}
+
+impl Request {
+    /// A key that changes with everything that determines the answer: the
+    /// backend's identity, the input and the parameters. Used by the cache and
+    /// as the `custom_id` of batch requests.
+    pub fn key(&self, backend: &str) -> String {
+        let canonical = serde_json::json!({ "backend": backend, "request": self });
+        sha256_hex(canonical.to_string().as_bytes())
+    }
+}
+
+/// Token counts reported by the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// A generated answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: String,
+    pub usage: Option<Usage>,
+}
+
+/// A text generation service.
+pub trait Backend: Send + Sync {
+    /// Identifies the service and model for cache keys (never contains secrets).
+    fn id(&self) -> String;
+
+    /// Generates one answer.
+    fn generate(&self, request: &Request) -> Result<Answer>;
+}
