@@ -61,7 +61,18 @@ fn ncbi_index() -> &'static Path {
     static INDEX: OnceLock<PathBuf> = OnceLock::new();
     INDEX.get_or_init(|| {
         let out = scratch().join("ncbi-train");
-        stdout_of(exemplar().args(["index", "build", "data/ncbi-disease/train.tsv", "--format", "conll", "--out"]).arg(&out));
+        stdout_of(
+            exemplar()
+                .args([
+                    "index",
+                    "build",
+                    "data/ncbi-disease/train.tsv",
+                    "--format",
+                    "conll",
+                    "--out",
+                ])
+                .arg(&out),
+        );
         out
     })
 }
@@ -74,7 +85,12 @@ fn small_index() -> &'static Path {
         let corpus = dir.join("small.jsonl");
         std::fs::write(&corpus, first_sentences_as_jsonl(40)).unwrap();
         let out = dir.join("small");
-        stdout_of(exemplar().args(["index", "build", "--format", "jsonl", "--out"]).arg(&out).arg(&corpus));
+        stdout_of(
+            exemplar()
+                .args(["index", "build", "--format", "jsonl", "--out"])
+                .arg(&out)
+                .arg(&corpus),
+        );
         out
     })
 }
@@ -101,7 +117,13 @@ fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
     assert!(header.contains("'descr': '<f4'"), "{header}");
-    let shape = header.split("'shape': (").nth(1).unwrap().split(')').next().unwrap();
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
     let dims: Vec<usize> = shape.split(',').filter_map(|d| d.trim().parse().ok()).collect();
     let data = bytes[10 + header_len..]
         .chunks_exact(4)
@@ -114,8 +136,14 @@ fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
 #[test]
 fn embeddings_agree_with_the_python_reference() {
     let fixture: Value =
-        serde_json::from_slice(&std::fs::read(repo().join("tests/data/reference_embeddings.json")).unwrap()).unwrap();
-    let sentences: Vec<&str> = fixture["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        serde_json::from_slice(&std::fs::read(repo().join("tests/data/reference_embeddings.json")).unwrap())
+            .unwrap();
+    let sentences: Vec<&str> = fixture["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     let dir = scratch();
     let input = dir.join("reference.txt");
     std::fs::write(&input, sentences.join("\n")).unwrap();
@@ -131,27 +159,37 @@ fn embeddings_agree_with_the_python_reference() {
         .unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("truncated") && stderr.contains("reference.txt:12"), "{stderr}");
+    assert!(
+        stderr.contains("truncated") && stderr.contains("reference.txt:12"),
+        "{stderr}"
+    );
 
     let (rows, dim, data) = read_npy(&out);
     assert_eq!((rows, dim), (sentences.len(), 384));
     for (i, reference) in fixture["embeddings"].as_array().unwrap().iter().enumerate() {
-        let reference: Vec<f32> = reference.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let reference: Vec<f32> = reference
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
         let ours = &data[i * dim..(i + 1) * dim];
         let cosine: f32 = ours.iter().zip(&reference).map(|(a, b)| a * b).sum::<f32>()
-            / (ours.iter().map(|a| a * a).sum::<f32>().sqrt() * reference.iter().map(|b| b * b).sum::<f32>().sqrt());
+            / (ours.iter().map(|a| a * a).sum::<f32>().sqrt()
+                * reference.iter().map(|b| b * b).sum::<f32>().sqrt());
         assert!(cosine >= 0.999, "sentence {i}: cosine {cosine}");
     }
 }
 
 #[test]
 fn hnsw_recall_at_16_on_ncbi_devel_is_at_least_0_99() {
-    let stdout = stdout_of(
-        exemplar()
-            .args(["index", "verify"])
-            .arg(ncbi_index())
-            .args(["--queries", "data/ncbi-disease/devel.tsv", "--k", "16", "--json"]),
-    );
+    let stdout = stdout_of(exemplar().args(["index", "verify"]).arg(ncbi_index()).args([
+        "--queries",
+        "data/ncbi-disease/devel.tsv",
+        "--k",
+        "16",
+        "--json",
+    ]));
     let result = &json_lines(&stdout)[0];
     println!("{result}");
     assert_eq!(result["queries"], 923);
@@ -160,8 +198,10 @@ fn hnsw_recall_at_16_on_ncbi_devel_is_at_least_0_99() {
 
 #[test]
 fn index_info_reports_the_manifest() {
-    let info = json_lines(&stdout_of(exemplar().args(["index", "info", "--json"]).arg(ncbi_index())))
-        .remove(0);
+    let info = json_lines(&stdout_of(
+        exemplar().args(["index", "info", "--json"]).arg(ncbi_index()),
+    ))
+    .remove(0);
     assert_eq!(info["format_version"], 1);
     assert_eq!(info["model"]["id"], "sentence-transformers/all-MiniLM-L6-v2");
     assert_eq!(info["model"]["dimension"], 384);
@@ -175,34 +215,57 @@ fn index_info_reports_the_manifest() {
     }
     assert_eq!(info["files"]["vectors.f32"]["bytes"], 5424 * 384 * 4);
     let human = stdout_of(exemplar().args(["index", "info"]).arg(ncbi_index()));
-    assert!(human.contains("5134 Disease") && human.contains("m 16, ef_construction 200, seed 42"), "{human}");
+    assert!(
+        human.contains("5134 Disease") && human.contains("m 16, ef_construction 200, seed 42"),
+        "{human}"
+    );
 }
 
 const QUERY: &str = "Germline mutations in BRCA1 predispose women to early-onset breast and ovarian cancer .";
 
 fn select_json(index: &Path, extra: &[&str]) -> Vec<Value> {
     json_lines(&stdout_of(
-        exemplar().args(["select", "--index"]).arg(index).args(["--json"]).args(extra),
+        exemplar()
+            .args(["select", "--index"])
+            .arg(index)
+            .args(["--json"])
+            .args(extra),
     ))
 }
 
 fn demo_ids(selection: &Value) -> Vec<String> {
-    selection["demos"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect()
+    selection["demos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn knn_demonstrations_put_the_most_similar_last() {
     let selection = select_json(ncbi_index(), &["--text", QUERY, "--k", "4"]).remove(0);
     assert_eq!(selection["query"]["text"], QUERY);
-    let scores: Vec<f64> = selection["demos"].as_array().unwrap().iter().map(|d| d["score"].as_f64().unwrap()).collect();
+    let scores: Vec<f64> = selection["demos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["score"].as_f64().unwrap())
+        .collect();
     assert_eq!(scores.len(), 4);
     assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
     // Every entity's text is the slice of the demonstration it points at.
     for demo in selection["demos"].as_array().unwrap() {
         let chars: Vec<char> = demo["text"].as_str().unwrap().chars().collect();
         for entity in demo["entities"].as_array().unwrap() {
-            let (start, end) = (entity["start"].as_u64().unwrap() as usize, entity["end"].as_u64().unwrap() as usize);
-            assert_eq!(chars[start..end].iter().collect::<String>(), entity["text"].as_str().unwrap());
+            let (start, end) = (
+                entity["start"].as_u64().unwrap() as usize,
+                entity["end"].as_u64().unwrap() as usize,
+            );
+            assert_eq!(
+                chars[start..end].iter().collect::<String>(),
+                entity["text"].as_str().unwrap()
+            );
         }
     }
     let without_scores: Vec<Value> = selection["demos"]
@@ -219,7 +282,14 @@ fn hnsw_and_exact_search_choose_the_same_demonstrations() {
     let dir = scratch();
     let queries = dir.join("queries.jsonl");
     std::fs::write(&queries, first_sentences_as_jsonl(25)).unwrap();
-    let args = ["--input", queries.to_str().unwrap(), "--format", "jsonl", "--k", "8"];
+    let args = [
+        "--input",
+        queries.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--k",
+        "8",
+    ];
     let approx = select_json(ncbi_index(), &args);
     let exact = select_json(ncbi_index(), &[&args[..], &["--exact"]].concat());
     assert_eq!(approx.len(), 25);
@@ -239,13 +309,31 @@ fn a_query_from_the_index_does_not_get_itself_as_a_demonstration() {
     let queries = dir.join("own.jsonl");
     std::fs::write(&queries, first_sentences_as_jsonl(5)).unwrap();
     for strategy in ["knn", "random"] {
-        let args = ["--input", queries.to_str().unwrap(), "--format", "jsonl", "--k", "39", "--strategy", strategy];
+        let args = [
+            "--input",
+            queries.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--k",
+            "39",
+            "--strategy",
+            strategy,
+        ];
         for selection in select_json(small_index(), &args) {
             let own = selection["query"]["text"].as_str().unwrap();
-            let texts: Vec<&str> = selection["demos"].as_array().unwrap().iter().map(|d| d["text"].as_str().unwrap()).collect();
+            let texts: Vec<&str> = selection["demos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["text"].as_str().unwrap())
+                .collect();
             assert!(!texts.contains(&own), "{strategy}: {own}");
             let distinct: std::collections::HashSet<_> = texts.iter().collect();
-            assert_eq!(distinct.len(), texts.len(), "{strategy}: duplicate demonstrations");
+            assert_eq!(
+                distinct.len(),
+                texts.len(),
+                "{strategy}: duplicate demonstrations"
+            );
             assert_eq!(texts.len(), 39, "{strategy}: 40 sentences less the query itself");
         }
     }
@@ -253,7 +341,22 @@ fn a_query_from_the_index_does_not_get_itself_as_a_demonstration() {
 
 #[test]
 fn random_demonstrations_are_reproducible_from_their_seed() {
-    let run = |seed: &str| select_json(small_index(), &["--text", QUERY, "--k", "5", "--strategy", "random", "--seed", seed]).remove(0);
+    let run = |seed: &str| {
+        select_json(
+            small_index(),
+            &[
+                "--text",
+                QUERY,
+                "--k",
+                "5",
+                "--strategy",
+                "random",
+                "--seed",
+                seed,
+            ],
+        )
+        .remove(0)
+    };
     let first = run("7");
     assert_eq!(first, run("7"));
     assert_ne!(demo_ids(&first), demo_ids(&run("8")));
@@ -267,10 +370,19 @@ fn two_builds_with_the_same_seed_are_identical() {
     std::fs::write(&corpus, first_sentences_as_jsonl(300)).unwrap();
     let build = |name: &str, seed: &str| {
         let out = dir.join(name);
-        stdout_of(exemplar().args(["index", "build", "--format", "jsonl", "--seed", seed, "--out"]).arg(&out).arg(&corpus));
+        stdout_of(
+            exemplar()
+                .args(["index", "build", "--format", "jsonl", "--seed", seed, "--out"])
+                .arg(&out)
+                .arg(&corpus),
+        );
         out
     };
-    let (a, b, c) = (build("seed-a", "42"), build("seed-b", "42"), build("seed-c", "43"));
+    let (a, b, c) = (
+        build("seed-a", "42"),
+        build("seed-b", "42"),
+        build("seed-c", "43"),
+    );
     let graph = |index: &Path| manifest(index)["files"]["graph.bin"]["sha256"].clone();
     assert_eq!(graph(&a), graph(&b));
     assert_ne!(graph(&a), graph(&c));
@@ -282,7 +394,8 @@ fn two_builds_with_the_same_seed_are_identical() {
 #[test]
 fn a_reloaded_index_answers_exactly_as_the_built_one() {
     use exemplar::{BuildOptions, Encoder, Index, OnnxEncoder, SearchMode};
-    let encoder = OnnxEncoder::open(&repo().join("models/all-MiniLM-L6-v2"), &Default::default(), None).unwrap();
+    let encoder =
+        OnnxEncoder::open(&repo().join("models/all-MiniLM-L6-v2"), &Default::default(), None).unwrap();
     let corpus = exemplar::corpus::read(
         &repo().join("data/ncbi-disease/devel.tsv"),
         exemplar::corpus::Format::Conll,
@@ -293,7 +406,9 @@ fn a_reloaded_index_answers_exactly_as_the_built_one() {
     let dir = scratch().join("reload");
     built.save(&dir).unwrap();
     let reloaded = Index::open(&dir).unwrap();
-    let queries = encoder.embed(&[QUERY, "Huntington disease onset", "fever and headache"]).unwrap();
+    let queries = encoder
+        .embed(&[QUERY, "Huntington disease onset", "fever and headache"])
+        .unwrap();
     for query in &queries.vectors {
         for mode in [SearchMode::Hnsw { ef: None }, SearchMode::Exact] {
             assert_eq!(built.search(query, 16, mode), reloaded.search(query, 16, mode));
@@ -310,12 +425,19 @@ fn brat_documents_are_indexed_by_sentence() {
     }
     let out = scratch().join("medqa-batch1");
     let info = json_lines(&stdout_of(
-        exemplar().args(["index", "build", "--format", "brat", "--json", "--out"]).arg(&out).arg(&batch),
+        exemplar()
+            .args(["index", "build", "--format", "brat", "--json", "--out"])
+            .arg(&out)
+            .arg(&batch),
     ))
     .remove(0);
     assert!(info["corpus"]["sentences"].as_u64().unwrap() > 65, "{info}");
     assert_eq!(info["corpus"]["entities_per_type"]["Sign_or_Symptom"], 168);
-    let selection = select_json(&out, &["--text", "She has fever and headache for a week.", "--k", "3"]).remove(0);
+    let selection = select_json(
+        &out,
+        &["--text", "She has fever and headache for a week.", "--k", "3"],
+    )
+    .remove(0);
     assert!(demo_ids(&selection).iter().all(|id| id.contains(".txt:")));
 }
 
@@ -333,28 +455,59 @@ fn assert_build_refused(file_name: &str, content: &[u8], format: &str, expected:
     if format == "brat" {
         std::fs::write(input.with_extension("txt"), "Fever and cough.").unwrap();
     }
-    let source = if format == "brat" { input.with_extension("txt") } else { input.clone() };
-    let stderr = failure_of(exemplar().args(["index", "build", "--format", format, "--out"]).arg(index).arg(&source));
+    let source = if format == "brat" {
+        input.with_extension("txt")
+    } else {
+        input.clone()
+    };
+    let stderr = failure_of(
+        exemplar()
+            .args(["index", "build", "--format", format, "--out"])
+            .arg(index)
+            .arg(&source),
+    );
     for needle in expected {
-        assert!(stderr.contains(needle), "{file_name}: expected {needle:?} in {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{file_name}: expected {needle:?} in {stderr}"
+        );
     }
-    assert_eq!(std::fs::read(index.join("manifest.json")).unwrap(), before, "the index was modified");
+    assert_eq!(
+        std::fs::read(index.join("manifest.json")).unwrap(),
+        before,
+        "the index was modified"
+    );
     exemplar::Index::open(index).expect("the existing index still opens");
 }
 
 #[test]
 fn a_conll_line_without_a_tag_is_refused() {
-    assert_build_refused("notag.tsv", b"Fever\tO\ncough\n\n", "conll", &["notag.tsv:2", "token<TAB>tag"]);
+    assert_build_refused(
+        "notag.tsv",
+        b"Fever\tO\ncough\n\n",
+        "conll",
+        &["notag.tsv:2", "token<TAB>tag"],
+    );
 }
 
 #[test]
 fn an_inside_tag_without_a_beginning_is_refused() {
-    assert_build_refused("orphan.tsv", b"Severe\tO\nfever\tI-Disease\n\n", "conll", &["orphan.tsv:2", "--scheme iob1"]);
+    assert_build_refused(
+        "orphan.tsv",
+        b"Severe\tO\nfever\tI-Disease\n\n",
+        "conll",
+        &["orphan.tsv:2", "--scheme iob1"],
+    );
 }
 
 #[test]
 fn a_brat_span_outside_the_text_is_refused() {
-    assert_build_refused("doc.ann", b"T1\tSign 0 5\tFever\nT2\tSign 10 99\tcough\n", "brat", &["doc.ann:2", "--skip-invalid-spans"]);
+    assert_build_refused(
+        "doc.ann",
+        b"T1\tSign 0 5\tFever\nT2\tSign 10 99\tcough\n",
+        "brat",
+        &["doc.ann:2", "--skip-invalid-spans"],
+    );
 }
 
 #[test]
@@ -364,7 +517,12 @@ fn an_empty_corpus_is_refused() {
 
 #[test]
 fn non_utf8_bytes_are_refused_with_their_line() {
-    assert_build_refused("latin1.tsv", b"Fever\tO\n\nSj\xf6gren\tB-Disease\n\n", "conll", &["latin1.tsv:3", "UTF-8"]);
+    assert_build_refused(
+        "latin1.tsv",
+        b"Fever\tO\n\nSj\xf6gren\tB-Disease\n\n",
+        "conll",
+        &["latin1.tsv:3", "UTF-8"],
+    );
 }
 
 #[test]
@@ -372,9 +530,16 @@ fn a_missing_model_file_is_named() {
     let empty_model = scratch().join("empty-model");
     std::fs::create_dir_all(&empty_model).unwrap();
     let stderr = failure_of(
-        exemplar().args(["select", "--index"]).arg(small_index()).args(["--text", QUERY, "--model"]).arg(&empty_model),
+        exemplar()
+            .args(["select", "--index"])
+            .arg(small_index())
+            .args(["--text", QUERY, "--model"])
+            .arg(&empty_model),
     );
-    assert!(stderr.contains("model.onnx") && stderr.contains("setup.sh"), "{stderr}");
+    assert!(
+        stderr.contains("model.onnx") && stderr.contains("setup.sh"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -391,16 +556,30 @@ fn an_overlong_sentence_is_truncated_with_a_warning() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("truncated") && stderr.contains("256"), "{stderr}");
-    assert_eq!(json_lines(&String::from_utf8_lossy(&output.stdout))[0]["demos"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json_lines(&String::from_utf8_lossy(&output.stdout))[0]["demos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
 fn an_index_built_with_another_model_is_refused() {
     // The same weights read with another maximum length give other vectors.
-    let stderr = failure_of(
-        exemplar().args(["select", "--index"]).arg(small_index()).args(["--text", QUERY, "--max-length", "128"]),
+    let stderr = failure_of(exemplar().args(["select", "--index"]).arg(small_index()).args([
+        "--text",
+        QUERY,
+        "--max-length",
+        "128",
+    ]));
+    assert!(
+        stderr.contains("cannot be used")
+            && stderr.contains("max length 256")
+            && stderr.contains("max length 128"),
+        "{stderr}"
     );
-    assert!(stderr.contains("cannot be used") && stderr.contains("max length 256") && stderr.contains("max length 128"), "{stderr}");
 }
 
 /// Copies the small index and damages one file with `damage`.
@@ -430,10 +609,16 @@ fn damaged_indexes_are_refused_without_panicking() {
         bytes[middle] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
     });
-    let missing = damaged_copy("missing", |dir| std::fs::remove_file(dir.join("examples.bin")).unwrap());
+    let missing = damaged_copy("missing", |dir| {
+        std::fs::remove_file(dir.join("examples.bin")).unwrap()
+    });
     let future = damaged_copy("future", |dir| {
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).unwrap().replacen("\"format_version\": 1", "\"format_version\": 99", 1);
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            "\"format_version\": 1",
+            "\"format_version\": 99",
+            1,
+        );
         std::fs::write(&path, text).unwrap();
     });
     let cases = [
@@ -446,7 +631,11 @@ fn damaged_indexes_are_refused_without_panicking() {
         for command in [vec!["index", "info"], vec!["select", "--text", QUERY, "--index"]] {
             let stderr = failure_of(exemplar().args(&command).arg(&index));
             for needle in &expected {
-                assert!(stderr.contains(needle), "{}: expected {needle:?} in {stderr}", index.display());
+                assert!(
+                    stderr.contains(needle),
+                    "{}: expected {needle:?} in {stderr}",
+                    index.display()
+                );
             }
         }
     }
@@ -454,7 +643,74 @@ fn damaged_indexes_are_refused_without_panicking() {
 
 #[test]
 fn select_needs_a_query() {
-    let output = exemplar().args(["select", "--index"]).arg(small_index()).output().unwrap();
+    let output = exemplar()
+        .args(["select", "--index"])
+        .arg(small_index())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--text"));
+}
+
+#[test]
+fn an_interrupted_build_resumes_and_gives_the_same_index() {
+    let out = scratch().join("interrupted");
+    let partial = scratch().join(".interrupted.partial");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exemplar"))
+        .current_dir(repo())
+        .args([
+            "--quiet",
+            "index",
+            "build",
+            "data/ncbi-disease/train.tsv",
+            "--format",
+            "conll",
+            "--out",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    let rows = partial.join("rows.f32");
+    let two_chunks = 2 * 256 * 384 * 4;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::fs::metadata(&rows).map_or(0, |m| m.len()) < two_chunks {
+        assert!(std::time::Instant::now() < deadline, "the build made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the build ended before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "a killed build must not leave an index");
+
+    let output = exemplar()
+        .args([
+            "index",
+            "build",
+            "data/ncbi-disease/train.tsv",
+            "--format",
+            "conll",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("resumed an interrupted build"), "{stderr}");
+    assert!(
+        !partial.exists(),
+        "the checkpoint is removed after a successful build"
+    );
+    assert_eq!(
+        manifest(&out)["files"],
+        manifest(ncbi_index())["files"],
+        "same index as an uninterrupted build"
+    );
 }

@@ -68,8 +68,11 @@ impl<B: Backend> Cached<B> {
     }
 
     fn remember(&self, key: String, answer: &Answer) -> Result<()> {
-        let mut line = serde_json::to_string(&Entry { key: key.clone(), answer: answer.clone() })
-            .map_err(|e| Error::InvalidInput(format!("cannot serialise an answer: {e}")))?;
+        let mut line = serde_json::to_string(&Entry {
+            key: key.clone(),
+            answer: answer.clone(),
+        })
+        .map_err(|e| Error::InvalidInput(format!("cannot serialise an answer: {e}")))?;
         line.push('\n');
         {
             // A kill between lines loses at most the answers in flight.
@@ -111,7 +114,12 @@ impl<B: Backend> Backend for Cached<B> {
 
     fn generate(&self, request: &Request) -> Result<Answer> {
         let key = request.key(&self.inner.id());
-        let known = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let known = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
         if let Some(answer) = known {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(answer);
@@ -137,15 +145,26 @@ mod tests {
         }
         fn generate(&self, request: &Request) -> Result<Answer> {
             self.0.fetch_add(1, Ordering::Relaxed);
-            let Input::Completion(text) = &request.input else { unreachable!() };
-            Ok(Answer { text: text.chars().rev().collect(), usage: None })
+            let Input::Completion(text) = &request.input else {
+                unreachable!()
+            };
+            Ok(Answer {
+                text: text.chars().rev().collect(),
+                usage: None,
+            })
         }
     }
 
     fn request(prompt: &str) -> Request {
         Request {
             input: Input::Completion(prompt.into()),
-            params: Params { model: "m".into(), temperature: 0.0, max_tokens: 8, stop: vec![], seed: None },
+            params: Params {
+                model: "m".into(),
+                temperature: 0.0,
+                max_tokens: 8,
+                stop: vec![],
+                seed: None,
+            },
         }
     }
 
@@ -159,7 +178,12 @@ mod tests {
         assert_eq!(cached.stats(), CacheStats { hits: 1, misses: 1 });
         drop(cached);
         // A kill in the middle of writing the next answer:
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"key\": \"12").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"key\": \"12")
+            .unwrap();
 
         let reopened = Cached::open(Echo(AtomicUsize::new(0)), &path).unwrap();
         assert_eq!(reopened.generate(&request("abc")).unwrap().text, "cba");

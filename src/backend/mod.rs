@@ -12,7 +12,7 @@ mod replay;
 
 use serde::{Deserialize, Serialize};
 
-pub use cache::{Cached, CacheStats};
+pub use cache::{CacheStats, Cached};
 pub use openai::{Api, OpenAi, OpenAiConfig};
 pub use replay::{batch_request_line, Replay};
 

@@ -121,7 +121,10 @@ impl OpenAi {
             });
         }
         serde_json::from_str(&text).map_err(|e| Failure {
-            message: format!("the answer is not JSON ({e}): {}", text.chars().take(200).collect::<String>()),
+            message: format!(
+                "the answer is not JSON ({e}): {}",
+                text.chars().take(200).collect::<String>()
+            ),
             transient: false,
         })
     }
@@ -166,7 +169,10 @@ impl Backend for OpenAi {
             let failure = match self.attempt(&url, &body) {
                 Ok(value) => match answer_from_body(&value) {
                     Ok(answer) => return Ok(answer),
-                    Err(message) => Failure { message, transient: false },
+                    Err(message) => Failure {
+                        message,
+                        transient: false,
+                    },
                 },
                 Err(failure) => failure,
             };
@@ -174,7 +180,11 @@ impl Backend for OpenAi {
                 let tries = attempt + 1;
                 return Err(Error::Backend {
                     endpoint: url,
-                    message: format!("{} (after {tries} attempt{})", failure.message, if tries == 1 { "" } else { "s" }),
+                    message: format!(
+                        "{} (after {tries} attempt{})",
+                        failure.message,
+                        if tries == 1 { "" } else { "s" }
+                    ),
                 });
             }
             std::thread::sleep(wait);
@@ -196,11 +206,16 @@ mod tests {
         assert_eq!(answer.usage.unwrap().completion_tokens, 3);
         let chat = json!({"choices": [{"message": {"role": "assistant", "content": "None"}}]});
         assert_eq!(answer_from_body(&chat).unwrap().text, "None");
-        assert!(answer_from_body(&json!({"error": "overloaded"})).unwrap_err().contains("no choices"));
+        assert!(answer_from_body(&json!({"error": "overloaded"}))
+            .unwrap_err()
+            .contains("no choices"));
     }
 
     #[test]
     fn base_url_accepts_a_trailing_v1() {
-        assert_eq!(OpenAiConfig::new("http://127.0.0.1:8089/v1/").base_url, "http://127.0.0.1:8089");
+        assert_eq!(
+            OpenAiConfig::new("http://127.0.0.1:8089/v1/").base_url,
+            "http://127.0.0.1:8089"
+        );
     }
 }

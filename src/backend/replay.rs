@@ -44,11 +44,19 @@ impl Replay {
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let bad = |message: String| Error::corpus_at(path, n + 1, message);
             let value: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
-            let id = value["custom_id"].as_str().ok_or_else(|| bad("no custom_id".into()))?;
-            let body = value.get("response").and_then(|r| r.get("body")).unwrap_or(&value);
+            let id = value["custom_id"]
+                .as_str()
+                .ok_or_else(|| bad("no custom_id".into()))?;
+            let body = value
+                .get("response")
+                .and_then(|r| r.get("body"))
+                .unwrap_or(&value);
             answers.insert(id.to_string(), answer_from_body(body).map_err(bad)?);
         }
-        Ok(Replay { id: backend_id.to_string(), answers })
+        Ok(Replay {
+            id: backend_id.to_string(),
+            answers,
+        })
     }
 }
 

@@ -22,7 +22,12 @@ pub fn clustered_unit_vectors(n: usize, dim: usize, clusters: usize, spread: f32
         for (x, c) in row.iter_mut().zip(centre) {
             *x = c + spread * rng.sample::<f32, _>(StandardNormal);
         }
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        let norm = row
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE);
         row.iter_mut().for_each(|x| *x /= norm);
         vectors.push(&row);
     }

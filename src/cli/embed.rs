@@ -28,9 +28,14 @@ pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let encoder = args.model.open()?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
     let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
-    let (vectors, truncated) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+    let embedded = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?;
+    let (vectors, truncated) = (embedded.vectors, embedded.truncated);
     bar.finish_and_clear();
-    super::report_truncation(&super::sentence_ids(&corpus), &truncated, encoder.info().max_length);
+    super::report_truncation(
+        &super::sentence_ids(&corpus),
+        &truncated,
+        encoder.info().max_length,
+    );
     std::fs::write(&args.out, vectors.to_npy_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if !quiet {

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{print_json, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
 use crate::encoder::{embed_all, sha256_hex, Encoder};
-use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use crate::index::{partial_dir, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
 use crate::select::DEFAULT_K;
 
 #[derive(Debug, Subcommand)]
@@ -130,10 +131,25 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         },
         ef_search: args.ef_search,
         show_progress: !quiet,
+        checkpoint: Some(partial_dir(&args.out)),
     };
-    let (mut index, truncated) = Index::build(&corpus, sources, &encoder, &options)?;
-    report_truncation(&sentence_ids(&corpus), &truncated, encoder.info().max_length);
+    let (mut index, report) = Index::build(&corpus, sources, &encoder, &options)?;
+    if report.resumed > 0 {
+        eprintln!(
+            "resumed an interrupted build: {} sentences were already embedded",
+            report.resumed
+        );
+    }
+    report_truncation(
+        &sentence_ids(&corpus),
+        &report.truncated,
+        encoder.info().max_length,
+    );
     index.save(&args.out)?;
+    if let Some(checkpoint) = &options.checkpoint {
+        std::fs::remove_dir_all(checkpoint)
+            .with_context(|| format!("cannot remove {}", checkpoint.display()))?;
+    }
     let manifest = index.manifest();
     if args.json {
         print_json(manifest)?;
@@ -168,8 +184,14 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("index        {}", args.index.display());
-    println!("format       version {} (exemplar {})", m.format_version, m.exemplar_version);
-    println!("model        {} ({} dimensions, {:?} pooling, max length {})", m.model.id, m.model.dimension, m.model.pooling, m.model.max_length);
+    println!(
+        "format       version {} (exemplar {})",
+        m.format_version, m.exemplar_version
+    );
+    println!(
+        "model        {} ({} dimensions, {:?} pooling, max length {})",
+        m.model.id, m.model.dimension, m.model.pooling, m.model.max_length
+    );
     println!("model sha256 {}", m.model.sha256);
     println!("metric       {}", m.metric);
     println!(
@@ -177,17 +199,36 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         m.hnsw.params.m,
         m.hnsw.params.ef_construction,
         m.hnsw.params.seed,
-        if m.hnsw.params.parallel { "parallel" } else { "serial" },
+        if m.hnsw.params.parallel {
+            "parallel"
+        } else {
+            "serial"
+        },
         m.hnsw.layers,
         m.hnsw.ef_search
     );
     for source in &m.corpus.sources {
-        println!("source       {} ({:?}{})", source.path, source.format, source.sha256.as_ref().map(|s| format!(", sha256 {s}")).unwrap_or_default());
+        println!(
+            "source       {} ({:?}{})",
+            source.path,
+            source.format,
+            source
+                .sha256
+                .as_ref()
+                .map(|s| format!(", sha256 {s}"))
+                .unwrap_or_default()
+        );
     }
-    println!("sentences    {} ({} truncated)", m.corpus.sentences, m.corpus.truncated_sentences);
+    println!(
+        "sentences    {} ({} truncated)",
+        m.corpus.sentences, m.corpus.truncated_sentences
+    );
     println!("entities     {}", entity_summary(&m.corpus.entities_per_type));
     for (name, file) in &m.files {
-        println!("file         {name}: {} bytes, sha256 {}", file.bytes, file.sha256);
+        println!(
+            "file         {name}: {} bytes, sha256 {}",
+            file.bytes, file.sha256
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -209,7 +250,7 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let corpus = args.input.read(&[&args.queries])?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
     let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
-    let (queries, _) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+    let queries = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?.vectors;
     bar.finish_and_clear();
 
     let ef = args.ef.unwrap_or(index.manifest().hnsw.ef_search);
@@ -220,7 +261,10 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             let query = queries.row(q);
             let exact = index.search(query, k, SearchMode::Exact);
             let approx = index.search(query, k, SearchMode::Hnsw { ef: Some(ef) });
-            approx.iter().filter(|h| exact.iter().any(|e| e.node == h.node)).count()
+            approx
+                .iter()
+                .filter(|h| exact.iter().any(|e| e.node == h.node))
+                .count()
         })
         .sum();
     let recall = Recall {
@@ -239,5 +283,9 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let below = args.min_recall.is_some_and(|min| recall.recall < min);
-    Ok(if below { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if below {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

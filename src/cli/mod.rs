@@ -13,7 +13,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
-use crate::encoder::{default_models_dir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME};
+use crate::encoder::{
+    default_models_dir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
+};
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -121,7 +123,13 @@ fn report_truncation(ids: &[&str], truncated: &[Truncation], max_length: usize) 
     let named: Vec<String> = truncated
         .iter()
         .take(SHOWN)
-        .map(|t| format!("{} ({} word pieces)", ids.get(t.position).unwrap_or(&"?"), t.tokens))
+        .map(|t| {
+            format!(
+                "{} ({} word pieces)",
+                ids.get(t.position).unwrap_or(&"?"),
+                t.tokens
+            )
+        })
         .collect();
     eprintln!(
         "warning: {} sentence(s) longer than the model's maximum of {max_length} word pieces were truncated: {}{}",
@@ -133,7 +141,10 @@ fn report_truncation(ids: &[&str], truncated: &[Truncation], max_length: usize) 
 
 /// Prints one value as a JSON line on stdout.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value).context("cannot serialise output")?);
+    println!(
+        "{}",
+        serde_json::to_string(value).context("cannot serialise output")?
+    );
     Ok(())
 }
 

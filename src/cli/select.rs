@@ -7,9 +7,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
+use crate::corpus::Example;
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{Index, SearchMode};
-use crate::corpus::Example;
 use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -82,7 +82,8 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let encoder = args.model.open()?;
         index.check_encoder(encoder.info(), &args.index)?;
         let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet && texts.len() > 1);
-        let (vectors, truncated) = embed_all(&encoder, &texts, |n| bar.inc(n as u64))?;
+        let embedded = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?;
+        let (vectors, truncated) = (embedded.vectors, embedded.truncated);
         bar.finish_and_clear();
         let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
         report_truncation(&ids, &truncated, encoder.info().max_length);
@@ -125,8 +126,16 @@ fn print_human(query: &Example, demos: &[Demo], strategy: &str) {
     println!("query: {}", query.text);
     println!("{} demonstrations ({strategy}, most similar last):", demos.len());
     for (i, demo) in demos.iter().enumerate() {
-        let score = demo.score.map(|s| format!("{s:.3}")).unwrap_or_else(|| "  -  ".into());
-        println!("{:>3}. [{score}] {}  ({})", i + 1, inline(&demo.example), demo.example.id);
+        let score = demo
+            .score
+            .map(|s| format!("{s:.3}"))
+            .unwrap_or_else(|| "  -  ".into());
+        println!(
+            "{:>3}. [{score}] {}  ({})",
+            i + 1,
+            inline(&demo.example),
+            demo.example.id
+        );
     }
     println!();
 }

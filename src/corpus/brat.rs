@@ -22,10 +22,7 @@ const ABBREVIATIONS: &[&str] = &[
 /// relative to `path`, with `/` separators, and the sentence number in that
 /// document: `batch2/case_35.txt:3`.
 pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
-    if std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .is_dir()
-    {
+    if std::fs::metadata(path).map_err(|e| Error::io(path, e))?.is_dir() {
         return read_directory(path, options);
     }
     if path.extension() != Some("txt".as_ref()) {
@@ -100,7 +97,12 @@ struct TextBound {
 /// cannot be placed in the text (outside it, or only whitespace) is an error
 /// naming the line, or, with `skip_invalid`, dropped with a warning (real data
 /// has one that runs past the end of its document).
-fn read_annotations(ann: &Path, chars: &[char], skip_invalid: bool, warnings: &mut Vec<Warning>) -> Result<Vec<Span>> {
+fn read_annotations(
+    ann: &Path,
+    chars: &[char],
+    skip_invalid: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Span>> {
     let mut spans = Vec::new();
     for (line, record) in records(&read_lines(ann)?) {
         if !record.starts_with('T') {
@@ -125,8 +127,13 @@ fn read_annotations(ann: &Path, chars: &[char], skip_invalid: bool, warnings: &m
                 continue;
             }
             Err(problem) => {
-                let hint = "fix the offsets, or pass --skip-invalid-spans to drop such entities with a warning";
-                return Err(Error::corpus_at(ann, line, format!("{}: {problem}; {hint}", entity.id)));
+                let hint =
+                    "fix the offsets, or pass --skip-invalid-spans to drop such entities with a warning";
+                return Err(Error::corpus_at(
+                    ann,
+                    line,
+                    format!("{}: {problem}; {hint}", entity.id),
+                ));
             }
         };
         // BRAT writes the text of a discontinuous entity as its fragments joined by spaces.
@@ -193,13 +200,7 @@ fn starts_with_id(line: &str) -> bool {
 
 /// Parses `T<id>\t<Type> <start> <end>[;<start> <end>...]\t<text>`.
 fn parse_text_bound(ann: &Path, line: usize, record: &str) -> Result<TextBound> {
-    let malformed = || {
-        Error::corpus_at(
-            ann,
-            line,
-            "expected 'T<id>\\t<Type> <start> <end>\\t<text>'",
-        )
-    };
+    let malformed = || Error::corpus_at(ann, line, "expected 'T<id>\\t<Type> <start> <end>\\t<text>'");
     let mut fields = record.splitn(3, '\t');
     let id = fields.next().unwrap_or_default().to_string();
     let (label, offsets) = fields
@@ -365,10 +366,7 @@ mod tests {
             entities(&corpus.sentences[1]),
             [("chest pain", "No_Symptom_Occurence")]
         );
-        assert_eq!(
-            entities(&corpus.sentences[2]),
-            [("Temperature 39", "Finding")]
-        );
+        assert_eq!(entities(&corpus.sentences[2]), [("Temperature 39", "Finding")]);
         assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
         let single = read(&dir.path().join("case_1.txt"), &ReadOptions::default()).unwrap();
         assert_eq!(single.sentences, corpus.sentences);
@@ -378,7 +376,11 @@ mod tests {
     fn does_not_split_inside_an_entity() {
         let text = "Pain in the R. Shoulder. Fever\nspikes noted. Done.";
         let ann = "T1\tLocation 8 23\tthe R. Shoulder\nT2\tSign_or_Symptom 25 37\tFever\nspikes\n";
-        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
+        let corpus = read(
+            tree(&[("d.txt", text), ("d.ann", ann)]).path(),
+            &ReadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             texts(&corpus),
             ["Pain in the R. Shoulder.", "Fever\nspikes noted.", "Done."]
@@ -402,34 +404,29 @@ mod tests {
         ]);
         let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
         let ids: Vec<_> = corpus.sentences.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["b1/case_35.txt:1", "b1/case_35.txt:2", "b2/case_35.txt:1"]
-        );
+        assert_eq!(ids, ["b1/case_35.txt:1", "b1/case_35.txt:2", "b2/case_35.txt:1"]);
         assert_eq!(corpus.warnings.len(), 1);
         assert!(corpus.warnings[0].location.ends_with("orphan.txt"));
     }
 
     #[test]
     fn splits_tokens_at_entity_boundaries() {
-        let dir = tree(&[
-            ("d.txt", "HbA1c raised"),
-            ("d.ann", "T1\tFinding 0 3\tHbA\n"),
-        ]);
+        let dir = tree(&[("d.txt", "HbA1c raised"), ("d.ann", "T1\tFinding 0 3\tHbA\n")]);
         let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
         let sentence = &corpus.sentences[0];
         assert_eq!(sentence.tokens.len(), 3);
-        assert_eq!(
-            sentence.tokens[0],
-            crate::corpus::Token { start: 0, end: 3 }
-        );
+        assert_eq!(sentence.tokens[0], crate::corpus::Token { start: 0, end: 3 });
     }
 
     #[test]
     fn keeps_discontinuous_fragments_with_one_warning() {
         let text = "Bilirubin\nTotal 15 mg/dL\nDirect 2 mg/dL";
         let ann = "T12\tFinding 0 9;10 24\tBilirubin Total 15 mg/dL\n";
-        let corpus = read(tree(&[("d.txt", text), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
+        let corpus = read(
+            tree(&[("d.txt", text), ("d.ann", ann)]).path(),
+            &ReadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(corpus.counts_per_type()["Finding"], 2);
         assert_eq!(corpus.warnings.len(), 1);
         assert!(corpus.warnings[0].location.ends_with("d.ann:1"));
@@ -444,8 +441,14 @@ mod tests {
         let ann = "T1\tFinding 0 4\tcolapse\nT2\tFinding 5 99\tlung\nT3\tFinding 4 5\t \n";
         let dir = tree(&[("d.txt", "lung lung"), ("d.ann", ann)]);
         let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
-        assert!(message.contains("d.ann:2") && message.contains("--skip-invalid-spans"), "{message}");
-        let lenient = ReadOptions { skip_invalid_spans: true, ..ReadOptions::default() };
+        assert!(
+            message.contains("d.ann:2") && message.contains("--skip-invalid-spans"),
+            "{message}"
+        );
+        let lenient = ReadOptions {
+            skip_invalid_spans: true,
+            ..ReadOptions::default()
+        };
         let corpus = read(dir.path(), &lenient).unwrap();
         assert_eq!(entities(&corpus.sentences[0]), [("lung", "Finding")]);
         let warnings: Vec<_> = corpus
@@ -462,7 +465,11 @@ mod tests {
     #[test]
     fn multi_line_entity_text_continues_the_record() {
         let ann = "T1\tFinding 0 11\tHb 14\nWBC 9\n\nT2\tFinding 12 16\tgood\n";
-        let corpus = read(tree(&[("d.txt", "Hb 14\nWBC 9 good"), ("d.ann", ann)]).path(), &ReadOptions::default()).unwrap();
+        let corpus = read(
+            tree(&[("d.txt", "Hb 14\nWBC 9 good"), ("d.ann", ann)]).path(),
+            &ReadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(corpus.counts_per_type()["Finding"], 2);
         assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
     }
@@ -497,7 +504,10 @@ mod tests {
             .sentences
             .is_empty());
         let dir = tree(&[("d.txt", " \n"), ("d.ann", "")]);
-        assert!(read(dir.path(), &ReadOptions::default()).unwrap().sentences.is_empty());
+        assert!(read(dir.path(), &ReadOptions::default())
+            .unwrap()
+            .sentences
+            .is_empty());
     }
 
     #[test]
@@ -526,7 +536,10 @@ mod tests {
         }
         let strict = read(&root, &ReadOptions::default()).unwrap_err().to_string();
         assert!(strict.contains("case_1051.ann:30"), "{strict}");
-        let lenient = ReadOptions { skip_invalid_spans: true, ..ReadOptions::default() };
+        let lenient = ReadOptions {
+            skip_invalid_spans: true,
+            ..ReadOptions::default()
+        };
         let corpus = read(&root, &lenient).unwrap();
         let documents: std::collections::BTreeSet<_> = corpus
             .sentences
@@ -535,9 +548,7 @@ mod tests {
             .map(|(doc, _)| doc)
             .collect();
         assert_eq!(documents.len(), 300);
-        assert!(
-            documents.contains("batch2/case_35.txt") && documents.contains("batch3/case_35.txt")
-        );
+        assert!(documents.contains("batch2/case_35.txt") && documents.contains("batch3/case_35.txt"));
         // 5,534 T entities: 3 discontinuous ones give 8 spans, and batch2/case_1051
         // T31 (0..1431 in a text of 1,208 characters) is dropped.
         assert_eq!(

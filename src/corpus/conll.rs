@@ -28,11 +28,7 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
             .map(|&(n, line)| parse_row(path, n, line))
             .collect::<Result<Vec<_>>>()?;
         let id = format!("{name}:{}", sentences.len() + 1);
-        sentences.push(build_sentence(
-            id,
-            &rows,
-            decode(path, &rows, options.scheme)?,
-        ));
+        sentences.push(build_sentence(id, &rows, decode(path, &rows, options.scheme)?));
     }
     Ok(Corpus {
         sentences,
@@ -78,11 +74,7 @@ fn parse_tag(tag: &str) -> Option<Tag<'_>> {
         "S" | "U" => (true, true),
         _ => return None,
     };
-    (!label.is_empty()).then_some(Tag {
-        opens,
-        closes,
-        label,
-    })
+    (!label.is_empty()).then_some(Tag { opens, closes, label })
 }
 
 fn bad_line(path: &Path, line: usize, problem: &str) -> Error {
@@ -90,11 +82,7 @@ fn bad_line(path: &Path, line: usize, problem: &str) -> Error {
 }
 
 /// Turns the tags of one sentence into entities as token ranges.
-fn decode<'a>(
-    path: &Path,
-    rows: &[Row<'a>],
-    scheme: TagScheme,
-) -> Result<Vec<(usize, usize, &'a str)>> {
+fn decode<'a>(path: &Path, rows: &[Row<'a>], scheme: TagScheme) -> Result<Vec<(usize, usize, &'a str)>> {
     let mut entities = Vec::new();
     let mut open: Option<(usize, &str)> = None;
     let mut close = |open: &mut Option<(usize, &'a str)>, end: usize| {
@@ -107,10 +95,7 @@ fn decode<'a>(
             close(&mut open, i);
             continue;
         }
-        let unknown = format!(
-            "unknown tag '{}' (use O, B-, I-, E-, S-, L- or U-)",
-            row.tag
-        );
+        let unknown = format!("unknown tag '{}' (use O, B-, I-, E-, S-, L- or U-)", row.tag);
         let tag = parse_tag(row.tag).ok_or_else(|| bad_line(path, row.line, &unknown))?;
         let continues = matches!(open, Some((_, label)) if label == tag.label);
         if !tag.opens && !continues && scheme == TagScheme::Auto {
@@ -172,7 +157,13 @@ mod tests {
 
     fn read_str(content: &str, scheme: TagScheme) -> Result<Corpus> {
         let (_dir, path) = temp_file("train.tsv", content.as_bytes());
-        read(&path, &ReadOptions { scheme, ..ReadOptions::default() })
+        read(
+            &path,
+            &ReadOptions {
+                scheme,
+                ..ReadOptions::default()
+            },
+        )
     }
 
     fn entities(sentence: &Sentence) -> Vec<(&str, &str)> {
@@ -189,7 +180,8 @@ mod tests {
 
     #[test]
     fn reads_iob2_sentences() {
-        let content = "-DOCSTART-\tO\n\nFamilial\tB-Disease\nbreast\tI-Disease\ncancer\tI-Disease\n.\tO\n\n\n\
+        let content =
+            "-DOCSTART-\tO\n\nFamilial\tB-Disease\nbreast\tI-Disease\ncancer\tI-Disease\n.\tO\n\n\n\
                        Aspirin\tPOS\tB-Chemical\nhelps\tO\nß-thal\tB-Disease\n";
         let corpus = read_str(content, TagScheme::Auto).unwrap();
         let [first, second] = &corpus.sentences[..] else {
@@ -200,10 +192,7 @@ mod tests {
         assert_eq!(first.tokens[3], Token { start: 23, end: 24 });
         assert_eq!(entities(first), [("Familial breast cancer", "Disease")]);
         assert_eq!(second.id, "train.tsv:2");
-        assert_eq!(
-            entities(second),
-            [("Aspirin", "Chemical"), ("ß-thal", "Disease")]
-        );
+        assert_eq!(entities(second), [("Aspirin", "Chemical"), ("ß-thal", "Disease")]);
         assert_eq!(
             second.entities[1],
             Span {
@@ -284,9 +273,7 @@ mod tests {
     #[test]
     fn invalid_utf8_names_file_and_line() {
         let (_dir, path) = temp_file("train.tsv", b"a\tO\n\n\xc3(\tO\n");
-        let message = read(&path, &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let message = read(&path, &ReadOptions::default()).unwrap_err().to_string();
         assert!(message.contains("train.tsv:3:"), "{message}");
     }
 
@@ -302,9 +289,7 @@ mod tests {
     #[test]
     fn missing_file_is_an_io_error() {
         let error = read(Path::new("/no/such/train.tsv"), &ReadOptions::default()).unwrap_err();
-        assert!(
-            matches!(error, Error::Io { .. }) && error.to_string().contains("/no/such/train.tsv")
-        );
+        assert!(matches!(error, Error::Io { .. }) && error.to_string().contains("/no/such/train.tsv"));
     }
 
     proptest! {

@@ -36,13 +36,8 @@ pub fn read(path: &Path) -> Result<Corpus> {
         if line.trim().is_empty() {
             continue;
         }
-        let record: Record = serde_json::from_str(line).map_err(|e| {
-            Error::corpus_at(
-                path,
-                i + 1,
-                format!("not a JSONL record with \"text\": {e}"),
-            )
-        })?;
+        let record: Record = serde_json::from_str(line)
+            .map_err(|e| Error::corpus_at(path, i + 1, format!("not a JSONL record with \"text\": {e}")))?;
         let default_id = format!("{name}:{}", i + 1);
         corpus.sentences.push(to_sentence(
             path,
@@ -117,18 +112,16 @@ mod tests {
 
     #[test]
     fn splits_tokens_at_entity_boundaries() {
-        let corpus = read_str(
-            r#"{"text": "p53mutant", "entities": [{"start": 0, "end": 3, "type": "Gene"}]}"#,
-        )
-        .unwrap();
+        let corpus =
+            read_str(r#"{"text": "p53mutant", "entities": [{"start": 0, "end": 3, "type": "Gene"}]}"#)
+                .unwrap();
         assert_eq!(corpus.sentences[0].tokens.len(), 2);
     }
 
     #[test]
     fn trims_whitespace_around_entities_with_a_warning() {
         let corpus =
-            read_str(r#"{"text": "a fever b", "entities": [{"start": 1, "end": 8, "type": "S"}]}"#)
-                .unwrap();
+            read_str(r#"{"text": "a fever b", "entities": [{"start": 1, "end": 8, "type": "S"}]}"#).unwrap();
         assert_eq!(
             corpus.sentences[0].entities[0],
             Span {

@@ -13,13 +13,7 @@ pub fn read(path: &Path) -> Result<Corpus> {
         .into_iter()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            sentence(
-                format!("{name}:{}", i + 1),
-                line.trim().to_string(),
-                Vec::new(),
-            )
-        })
+        .map(|(i, line)| sentence(format!("{name}:{}", i + 1), line.trim().to_string(), Vec::new()))
         .collect();
     Ok(Corpus {
         sentences,
@@ -34,11 +28,7 @@ pub(crate) fn read_utf8(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let bad = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..bad].iter().filter(|&&b| b == b'\n').count();
-        Error::corpus_at(
-            path,
-            line,
-            format!("not valid UTF-8 (byte {bad} of the file)"),
-        )
+        Error::corpus_at(path, line, format!("not valid UTF-8 (byte {bad} of the file)"))
     })
 }
 
@@ -65,10 +55,7 @@ pub(crate) mod tests {
     pub(crate) fn temp_file(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(content)
-            .unwrap();
+        std::fs::File::create(&path).unwrap().write_all(content).unwrap();
         (dir, path)
     }
 

@@ -14,10 +14,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         match tokens.last_mut() {
             // An alphanumeric run goes on only while it is unbroken.
             Some(last) if alphanumeric && previous_alphanumeric => last.end = i + 1,
-            _ if !c.is_whitespace() => tokens.push(Token {
-                start: i,
-                end: i + 1,
-            }),
+            _ if !c.is_whitespace() => tokens.push(Token { start: i, end: i + 1 }),
             _ => {}
         }
         previous_alphanumeric = alphanumeric;

@@ -5,14 +5,22 @@
 //! encoder through fastembed / ONNX Runtime; [`ModelDir`] finds and describes
 //! its files (pooling and maximum length come from the directory's config).
 
+mod checkpoint;
 mod model;
 mod onnx;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::index::Vectors;
+use checkpoint::{Checkpoint, Cut};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-pub use model::{sha256_hex, default_models_dir, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
+pub use model::{default_models_dir, sha256_hex, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
 pub use onnx::OnnxEncoder;
 
 /// How token vectors become one sentence vector.
@@ -74,38 +82,180 @@ const CHUNK: usize = 256;
 
 /// Embeds any number of sentences in chunks, shortest first (so each chunk
 /// pads little), calling `progress` with the count done after each chunk.
-/// Returns the vectors in input order.
+/// With a `checkpoint` directory, finished chunks are kept there and a rerun
+/// over the same sentences and model starts after them; the caller removes
+/// the directory once the result is stored. Returns the vectors in input order.
 pub fn embed_all(
     encoder: &dyn Encoder,
     texts: &[&str],
+    checkpoint: Option<&Path>,
     mut progress: impl FnMut(usize),
-) -> Result<(crate::index::Vectors, Vec<Truncation>)> {
+) -> Result<Embedded> {
+    let dim = encoder.info().dimension;
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by_key(|&i| texts[i].len());
-    let mut rows = vec![Vec::new(); texts.len()];
-    let mut truncated = Vec::new();
-    for chunk in order.chunks(CHUNK) {
+    let (mut saved, done) = match checkpoint {
+        Some(dir) => {
+            let (saved, done) = Checkpoint::open(dir, &work_key(encoder.info(), texts), dim)?;
+            (Some(saved), done)
+        }
+        None => (None, Default::default()),
+    };
+    let resumed = done.rows.len();
+    let mut processed: Vec<Vec<f32>> = done.rows;
+    let mut cuts = done.truncated;
+    progress(processed.len());
+    while processed.len() < order.len() {
+        let chunk = &order[processed.len()..(processed.len() + CHUNK).min(order.len())];
         let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
         let embeddings = encoder.embed(&chunk_texts)?;
-        truncated.extend(embeddings.truncated.into_iter().map(|t| Truncation {
-            position: chunk[t.position],
-            tokens: t.tokens,
-        }));
-        for (&i, vector) in chunk.iter().zip(embeddings.vectors) {
-            rows[i] = vector;
+        let new_cuts: Vec<Cut> = embeddings
+            .truncated
+            .iter()
+            .map(|t| Cut {
+                processed: processed.len() + t.position,
+                tokens: t.tokens,
+            })
+            .collect();
+        if let Some(saved) = saved.as_mut() {
+            saved.record(&embeddings.vectors, &new_cuts)?;
         }
+        cuts.extend(new_cuts);
+        processed.extend(embeddings.vectors);
         progress(chunk.len());
     }
+    let mut rows = vec![Vec::new(); texts.len()];
+    for (&i, row) in order.iter().zip(processed) {
+        rows[i] = row;
+    }
+    let mut truncated: Vec<Truncation> = cuts
+        .iter()
+        .map(|c| Truncation {
+            position: order[c.processed],
+            tokens: c.tokens,
+        })
+        .collect();
     truncated.sort_by_key(|t| t.position);
-    let mut vectors = crate::index::Vectors::new(encoder.info().dimension);
+    let mut vectors = Vectors::new(dim);
     for row in &rows {
-        if row.len() != vectors.dim() {
+        if row.len() != dim {
             return Err(crate::error::Error::Model {
                 path: encoder.info().id.clone().into(),
-                message: format!("returned a vector of {} values, expected {}", row.len(), vectors.dim()),
+                message: format!("returned a vector of {} values, expected {dim}", row.len()),
             });
         }
         vectors.push(row);
     }
-    Ok((vectors, truncated))
+    Ok(Embedded {
+        vectors,
+        truncated,
+        resumed,
+    })
+}
+
+/// The result of [`embed_all`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedded {
+    /// One row per sentence, in input order.
+    pub vectors: Vectors,
+    /// Sentences cut to the model's maximum length.
+    pub truncated: Vec<Truncation>,
+    /// Sentences whose vectors came from the checkpoint of an interrupted run.
+    pub resumed: usize,
+}
+
+/// Identifies an embedding job: the encoder and the sentences, in order.
+fn work_key(info: &EncoderInfo, texts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(info).unwrap_or_default());
+    for text in texts {
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Deterministic vectors from the text; fails after `budget` sentences.
+    struct Counting {
+        info: EncoderInfo,
+        embedded: AtomicUsize,
+        budget: usize,
+    }
+
+    impl Counting {
+        fn new(budget: usize) -> Self {
+            let info = EncoderInfo {
+                id: "counting".into(),
+                sha256: String::new(),
+                tokenizer_sha256: String::new(),
+                dimension: 2,
+                pooling: Pooling::Mean,
+                max_length: 4,
+            };
+            Counting {
+                info,
+                embedded: AtomicUsize::new(0),
+                budget,
+            }
+        }
+    }
+
+    impl Encoder for Counting {
+        fn info(&self) -> &EncoderInfo {
+            &self.info
+        }
+        fn embed(&self, texts: &[&str]) -> Result<Embeddings> {
+            if self.embedded.fetch_add(texts.len(), Ordering::SeqCst) + texts.len() > self.budget {
+                return Err(crate::error::Error::InvalidInput("interrupted".into()));
+            }
+            let vectors = texts.iter().map(|t| vec![t.len() as f32, 1.0]).collect();
+            let truncated = texts
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.len() > 4)
+                .map(|(position, t)| Truncation {
+                    position,
+                    tokens: t.len(),
+                })
+                .collect();
+            Ok(Embeddings { vectors, truncated })
+        }
+    }
+
+    #[test]
+    fn an_interrupted_run_resumes_after_its_last_finished_chunk() {
+        let owned: Vec<String> = (0..700).map(|i| "x".repeat(i % 9 + 1)).collect();
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = dir.path().join("partial");
+        let interrupted = Counting::new(2 * CHUNK + 10);
+        assert!(embed_all(&interrupted, &texts, Some(&checkpoint), |_| {}).is_err());
+
+        let resumed = Counting::new(usize::MAX);
+        let result = embed_all(&resumed, &texts, Some(&checkpoint), |_| {}).unwrap();
+        assert_eq!(
+            resumed.embedded.load(Ordering::SeqCst),
+            700 - 2 * CHUNK,
+            "only the unfinished chunks"
+        );
+        assert_eq!(result.resumed, 2 * CHUNK);
+        let expected = embed_all(&Counting::new(usize::MAX), &texts, None, |_| {}).unwrap();
+        assert_eq!(result.vectors, expected.vectors);
+        assert_eq!(result.truncated, expected.truncated);
+        assert!(!result.truncated.is_empty());
+
+        let other = ["another corpus"];
+        let fresh = Counting::new(usize::MAX);
+        embed_all(&fresh, &other, Some(&checkpoint), |_| {}).unwrap();
+        assert_eq!(
+            fresh.embedded.load(Ordering::SeqCst),
+            1,
+            "a checkpoint of other work is discarded"
+        );
+    }
 }

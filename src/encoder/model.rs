@@ -236,8 +236,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "model.onnx", "graph");
         write(dir.path(), "tokenizer.json", "{}");
-        write(dir.path(), "1_Pooling/config.json", r#"{"pooling_mode_cls_token": true}"#);
-        write(dir.path(), "sentence_bert_config.json", r#"{"max_seq_length": 128}"#);
+        write(
+            dir.path(),
+            "1_Pooling/config.json",
+            r#"{"pooling_mode_cls_token": true}"#,
+        );
+        write(
+            dir.path(),
+            "sentence_bert_config.json",
+            r#"{"max_seq_length": 128}"#,
+        );
         let model = ModelDir::open(dir.path(), &ModelOverrides::default()).unwrap();
         assert_eq!(model.info.pooling, Pooling::Cls);
         assert_eq!(model.info.max_length, 128);
@@ -249,11 +257,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "model.onnx", "graph");
         write(dir.path(), "tokenizer.json", "{}");
-        write(dir.path(), "1_Pooling/config.json", r#"{"pooling_mode_cls_token": true}"#);
-        write(dir.path(), "exemplar.json", r#"{"id": "bio/encoder", "pooling": "mean", "max_length": 64}"#);
+        write(
+            dir.path(),
+            "1_Pooling/config.json",
+            r#"{"pooling_mode_cls_token": true}"#,
+        );
+        write(
+            dir.path(),
+            "exemplar.json",
+            r#"{"id": "bio/encoder", "pooling": "mean", "max_length": 64}"#,
+        );
         let model = ModelDir::open(dir.path(), &ModelOverrides::default()).unwrap();
-        assert_eq!((model.info.id.as_str(), model.info.pooling, model.info.max_length), ("bio/encoder", Pooling::Mean, 64));
-        let overrides = ModelOverrides { pooling: Some(Pooling::Cls), max_length: Some(32), id: None };
+        assert_eq!(
+            (model.info.id.as_str(), model.info.pooling, model.info.max_length),
+            ("bio/encoder", Pooling::Mean, 64)
+        );
+        let overrides = ModelOverrides {
+            pooling: Some(Pooling::Cls),
+            max_length: Some(32),
+            id: None,
+        };
         let model = ModelDir::open(dir.path(), &overrides).unwrap();
         assert_eq!((model.info.pooling, model.info.max_length), (Pooling::Cls, 32));
     }
@@ -262,7 +285,10 @@ mod tests {
     fn missing_model_file_names_it() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "tokenizer.json", "{}");
-        let err = ModelDir::open(dir.path(), &ModelOverrides::default()).err().unwrap().to_string();
+        let err = ModelDir::open(dir.path(), &ModelOverrides::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("model.onnx") && err.contains("setup.sh"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefin
 use ort::environment::Environment;
 use tokenizers::Tokenizer;
 
-use super::{EncoderInfo, Embeddings, Encoder, ModelDir, Pooling, Truncation};
+use super::{Embeddings, Encoder, EncoderInfo, ModelDir, Pooling, Truncation};
 use crate::error::{Error, Result};
 
 /// Sentences per ONNX Runtime call. fastembed pads a batch to its longest
@@ -51,7 +51,12 @@ fn load_onnxruntime(library: &Path) -> Result<Environment> {
 impl OnnxEncoder {
     /// Opens the model in `model` with `sessions` parallel sessions of
     /// `threads_per_session` ONNX Runtime threads each (0: all cores).
-    pub fn new(model: ModelDir, ort_library: &Path, sessions: usize, threads_per_session: usize) -> Result<Self> {
+    pub fn new(
+        model: ModelDir,
+        ort_library: &Path,
+        sessions: usize,
+        threads_per_session: usize,
+    ) -> Result<Self> {
         let environment = load_onnxruntime(ort_library)?;
         let model_error = |message: String| Error::Model {
             path: model.path.clone(),
@@ -102,7 +107,11 @@ impl OnnxEncoder {
     }
 
     /// Opens a model directory with one session using all cores.
-    pub fn open(model_dir: &Path, overrides: &super::ModelOverrides, ort_library: Option<&Path>) -> Result<Self> {
+    pub fn open(
+        model_dir: &Path,
+        overrides: &super::ModelOverrides,
+        ort_library: Option<&Path>,
+    ) -> Result<Self> {
         let model = ModelDir::open(model_dir, overrides)?;
         let library = ModelDir::onnxruntime_library(ort_library)?;
         Self::new(model, &library, 1, 0)
@@ -124,14 +133,14 @@ impl OnnxEncoder {
         let free = self.sessions.iter().find_map(|s| s.try_lock().ok());
         let mut session = match free {
             Some(session) => session,
-            None => self.sessions[0].lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => self.sessions[0]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         };
-        session
-            .embed(texts, Some(texts.len()))
-            .map_err(|e| Error::Model {
-                path: self.info.id.clone().into(),
-                message: format!("inference failed: {e}"),
-            })
+        session.embed(texts, Some(texts.len())).map_err(|e| Error::Model {
+            path: self.info.id.clone().into(),
+            message: format!("inference failed: {e}"),
+        })
     }
 }
 

@@ -59,9 +59,7 @@ pub struct Hit {
 /// Orders hits best first: higher similarity, then lower node id, so that
 /// ties are broken the same way on every run.
 fn best_first(a: &Hit, b: &Hit) -> Ordering {
-    b.similarity
-        .total_cmp(&a.similarity)
-        .then(a.node.cmp(&b.node))
+    b.similarity.total_cmp(&a.similarity).then(a.node.cmp(&b.node))
 }
 
 /// A hit ordered so that `BinaryHeap` pops the best (max-heap on `best_first` reversed).
@@ -127,7 +125,9 @@ impl Graph {
 
     /// Number of nodes.
     pub fn len(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.offsets.len().saturating_sub(1))
+        self.layers
+            .first()
+            .map_or(0, |l| l.offsets.len().saturating_sub(1))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -265,7 +265,12 @@ mod tests {
 
     fn line_graph(n: u32) -> Graph {
         let lists: Vec<Vec<u32>> = (0..n)
-            .map(|i| [i.checked_sub(1), (i + 1 < n).then_some(i + 1)].into_iter().flatten().collect())
+            .map(|i| {
+                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
             .collect();
         Graph::new(0, vec![Layer::from_lists(&lists)])
     }
@@ -287,7 +292,13 @@ mod tests {
         let hits = graph.search(&vectors, &query, 3, 3);
         let nodes: Vec<u32> = hits.iter().map(|h| h.node).collect();
         assert_eq!(nodes[0], 13);
-        assert_eq!(exact_search(&vectors, &query, 3).iter().map(|h| h.node).collect::<Vec<_>>(), nodes);
+        assert_eq!(
+            exact_search(&vectors, &query, 3)
+                .iter()
+                .map(|h| h.node)
+                .collect::<Vec<_>>(),
+            nodes
+        );
     }
 
     #[test]

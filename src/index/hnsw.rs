@@ -122,7 +122,8 @@ mod tests {
         println!("seed {seed}");
         let vectors = clustered_vectors(3000, 32, seed);
         let params = HnswParams::default();
-        let hnsw: Hnsw<f32, UnitCosine> = Hnsw::new(params.m, 3000, MAX_LAYERS, params.ef_construction, UnitCosine);
+        let hnsw: Hnsw<f32, UnitCosine> =
+            Hnsw::new(params.m, 3000, MAX_LAYERS, params.ef_construction, UnitCosine);
         let order = insertion_order(3000, params.seed);
         for &i in &order {
             hnsw.insert_slice((vectors.row(i), i));
@@ -134,8 +135,16 @@ mod tests {
         for q in 0..queries.len() {
             let query = queries.row(q);
             let truth: Vec<u32> = exact_search(&vectors, query, 10).iter().map(|h| h.node).collect();
-            let frozen: Vec<u32> = graph.search(&vectors, query, 10, 200).iter().map(|h| h.node).collect();
-            let native: Vec<u32> = hnsw.search(query, 10, 200).iter().map(|n| n.d_id as u32).collect();
+            let frozen: Vec<u32> = graph
+                .search(&vectors, query, 10, 200)
+                .iter()
+                .map(|h| h.node)
+                .collect();
+            let native: Vec<u32> = hnsw
+                .search(query, 10, 200)
+                .iter()
+                .map(|n| n.d_id as u32)
+                .collect();
             ours += recall(&frozen, &truth);
             theirs += recall(&native, &truth);
         }

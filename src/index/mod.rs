@@ -51,6 +51,9 @@ pub struct BuildOptions {
     pub hnsw: HnswParams,
     pub ef_search: usize,
     pub show_progress: bool,
+    /// Where finished embeddings are kept while building, so an interrupted
+    /// build resumes (see [`partial_dir`]); remove it after saving.
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
@@ -59,8 +62,28 @@ impl Default for BuildOptions {
             hnsw: HnswParams::default(),
             ef_search: DEFAULT_EF_SEARCH,
             show_progress: false,
+            checkpoint: None,
         }
     }
+}
+
+/// Where an interrupted build of the index `dir` keeps its progress: a hidden
+/// directory beside it.
+pub fn partial_dir(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(format!(".{name}.partial"))
+}
+
+/// What [`Index::build`] noticed besides the index itself.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    /// Sentences cut to the model's maximum length.
+    pub truncated: Vec<Truncation>,
+    /// Sentences whose vectors came from an interrupted earlier build.
+    pub resumed: usize,
 }
 
 /// An index in memory, built or opened.
@@ -86,16 +109,19 @@ fn unix_now() -> u64 {
 impl Index {
     /// Embeds every sentence of `corpus` with `encoder` and builds the graph.
     /// Nothing is written: call [`Index::save`].
-    /// Also returns the sentences the encoder had to truncate.
+    /// Also reports what the embedding step noticed or resumed.
     pub fn build(
         corpus: &Corpus,
         sources: Vec<SourceInfo>,
         encoder: &dyn Encoder,
         options: &BuildOptions,
-    ) -> Result<(Index, Vec<Truncation>)> {
+    ) -> Result<(Index, BuildReport)> {
         let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
         let bar = crate::progress::bar(texts.len() as u64, "embedding", options.show_progress);
-        let (vectors, truncated) = embed_all(encoder, &texts, |done| bar.inc(done as u64))?;
+        let embedded = embed_all(encoder, &texts, options.checkpoint.as_deref(), |done| {
+            bar.inc(done as u64)
+        })?;
+        let (vectors, truncated) = (embedded.vectors, embedded.truncated);
         bar.finish_and_clear();
 
         let spinner = crate::progress::bar(1, "graph", options.show_progress);
@@ -128,7 +154,13 @@ impl Index {
             vectors,
             graph,
         };
-        Ok((index, truncated))
+        Ok((
+            index,
+            BuildReport {
+                truncated,
+                resumed: embedded.resumed,
+            },
+        ))
     }
 
     /// Writes the index as the directory `dir`, atomically, replacing any index there.
@@ -183,7 +215,9 @@ impl Index {
                 manifest.corpus.sentences
             )));
         }
-        graph.validate(n).map_err(|reason| corrupt(format!("{GRAPH}: {reason}")))?;
+        graph
+            .validate(n)
+            .map_err(|reason| corrupt(format!("{GRAPH}: {reason}")))?;
         Ok(Index {
             manifest,
             examples,
@@ -203,7 +237,10 @@ impl Index {
                 "{} (onnx sha256 {}…, {} pooling, max length {}, dim {})",
                 m.id,
                 &m.sha256.get(..12).unwrap_or(&m.sha256),
-                serde_json::to_value(m.pooling).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                serde_json::to_value(m.pooling)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
                 m.max_length,
                 m.dimension
             )
@@ -255,7 +292,10 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
     if !dir.is_dir() {
         return Err(Error::io(
             dir,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no index here (build one with `exemplar index build`)"),
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no index here (build one with `exemplar index build`)",
+            ),
         ));
     }
     let bytes = std::fs::read(&path).map_err(|e| Error::IndexCorrupt {

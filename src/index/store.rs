@@ -32,7 +32,11 @@ fn sibling(target: &Path, tag: &str) -> Result<PathBuf> {
     let name = target
         .file_name()
         .ok_or_else(|| Error::InvalidInput(format!("{}: not a usable index path", target.display())))?;
-    Ok(target.with_file_name(format!(".{}.{tag}-{}", name.to_string_lossy(), std::process::id())))
+    Ok(target.with_file_name(format!(
+        ".{}.{tag}-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -110,7 +114,10 @@ mod tests {
         write_dir_atomically(&target, &[(MANIFEST, b"one".to_vec())]).unwrap();
         write_dir_atomically(&target, &[(MANIFEST, b"two".to_vec()), ("data", vec![1, 2])]).unwrap();
         assert_eq!(fs::read(target.join(MANIFEST)).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("idx")]);
     }
 
@@ -120,6 +127,9 @@ mod tests {
         fs::write(root.path().join("notes.txt"), "keep me").unwrap();
         let err = write_dir_atomically(root.path(), &[(MANIFEST, b"x".to_vec())]).unwrap_err();
         assert!(err.to_string().contains("not an exemplar index"), "{err}");
-        assert_eq!(fs::read_to_string(root.path().join("notes.txt")).unwrap(), "keep me");
+        assert_eq!(
+            fs::read_to_string(root.path().join("notes.txt")).unwrap(),
+            "keep me"
+        );
     }
 }

@@ -14,7 +14,10 @@ pub struct Vectors {
 impl Vectors {
     /// An empty matrix whose rows will have `dim` entries.
     pub fn new(dim: usize) -> Self {
-        Vectors { dim, data: Vec::new() }
+        Vectors {
+            dim,
+            data: Vec::new(),
+        }
     }
 
     /// Wraps `data`, which must hold a whole number of rows.
