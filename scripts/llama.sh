@@ -83,7 +83,7 @@ CMAKE_FLAGS=(
     -DGGML_OPENMP=OFF
     -DGGML_CCACHE=OFF
     # Libraries are found next to the binary, wherever bin/ is copied to.
-    '-DCMAKE_INSTALL_RPATH=$ORIGIN'
+    "-DCMAKE_INSTALL_RPATH=\$ORIGIN"
     -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON
     # Nothing may be downloaded at build time: no web UI, no TLS, no tests/examples.
     -DLLAMA_BUILD_UI=OFF
@@ -231,6 +231,7 @@ prepare_source() {
     if [[ "$CPU_VARIANTS" != all ]]; then
         # Keep only the chosen x86 variants of GGML_CPU_ALL_VARIANTS (14 upstream; each
         # is a full compile of the CPU backend). Any x86-64 CPU still gets at least x64.
+        # shellcheck disable=SC2086 # one argument per variant name
         "$PYTHON" - "$cm" $CPU_VARIANTS <<'PY' || die "could not select CPU variants in $cm"
 import re, sys
 path, keep = sys.argv[1], set(sys.argv[2:])
@@ -266,6 +267,9 @@ install_server() {
     # No git repository above the build may leak into the version string.
     GIT_CEILING_DIRECTORIES="$C" cmake -S "$src" -B "$build" "${CMAKE_FLAGS[@]}" >"$C/cmake-configure.log" 2>&1 \
         || { tail -n 40 "$C/cmake-configure.log" >&2; die "cmake configure failed (log: $C/cmake-configure.log)"; }
+    # CPU variants dropped since an earlier build must not be copied into bin/ below;
+    # the ones still configured are only relinked.
+    rm -f "$build"/bin/libggml-cpu-*.so
     log "building llama-server with $jobs job(s); takes 10-20 min on 2 cores (log: $C/cmake-build.log)"
     GIT_CEILING_DIRECTORIES="$C" cmake --build "$build" --target llama-server -j "$jobs" >"$C/cmake-build.log" 2>&1 \
         || { tail -n 40 "$C/cmake-build.log" >&2; die "build failed (log: $C/cmake-build.log)"; }
@@ -294,7 +298,9 @@ cmd_install() {
         smollm2) install_smollm2 ;;
         all) install_gemma; install_smollm2 ;;
     esac
-    log "installed: $SERVER, models: $(cd "$MODELS" && ls -- *.gguf | tr '\n' ' ')"
+    local g names=()
+    for g in "$MODELS"/*.gguf; do [[ -f "$g" ]] && names+=("${g##*/}"); done
+    log "installed: $SERVER, models: ${names[*]}"
 }
 
 # ---- server control ---------------------------------------------------------
@@ -328,6 +334,10 @@ health_ok() { # health_ok PORT: GET /health answers 200
     fi
 }
 
+port_busy() { # something accepts connections on 127.0.0.1:PORT
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 need_int() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs a number, got '$2'"; }
 
 cmd_start() {
@@ -354,10 +364,16 @@ cmd_start() {
         log "not installed yet; running: install $model"
         cmd_install "$model"
     fi
+    if port_busy "$port"; then
+        die "port $port is already in use by a process this script did not start"
+    fi
     mkdir -p "$C"
     local logf; logf="$(log_file "$port")"
     local args=(-m "$MODELS/$model.gguf" --alias "$model" --host 127.0.0.1 --port "$port"
-        -t "$threads" -c "$ctx" --parallel "$parallel" --no-webui)
+        -t "$threads" -c "$ctx" --parallel "$parallel" --no-ui)
+    # Gemma 3 uses sliding-window attention; without a full-size SWA cache llama-server
+    # cannot reuse a shared few-shot prefix between requests (cached_tokens stays 0).
+    [[ "$model" == gemma ]] && args+=(--swa-full)
     # shellcheck disable=SC2206
     [[ -n "${LLAMA_SERVER_ARGS:-}" ]] && args+=($LLAMA_SERVER_ARGS)
     log "starting llama-server: model=$model port=$port threads=$threads ctx=$ctx parallel=$parallel (log: $logf)"
@@ -370,7 +386,7 @@ cmd_start() {
     pid=$!
     printf '%s\n' "$pid" >"$(pid_file "$port")"
     local timeout="${LLAMA_START_TIMEOUT:-120}" t0=$SECONDS
-    until health_ok "$port"; do
+    until kill -0 "$pid" 2>/dev/null && health_ok "$port"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             rm -f "$(pid_file "$port")"
             tail -n 30 "$logf" >&2
