@@ -12,11 +12,18 @@ use exemplar::{Encoder, OnnxEncoder};
 const SEED: u64 = 42;
 
 fn ncbi_sentences(n: usize) -> Vec<String> {
-    let tsv = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ncbi-disease/train.tsv"))
-        .expect("data/ncbi-disease/train.tsv");
+    let tsv =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ncbi-disease/train.tsv"))
+            .expect("data/ncbi-disease/train.tsv");
     tsv.split("\n\n")
         .take(n)
-        .map(|block| block.lines().filter_map(|l| l.split('\t').next()).collect::<Vec<_>>().join(" "))
+        .map(|block| {
+            block
+                .lines()
+                .filter_map(|l| l.split('\t').next())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -41,7 +48,13 @@ fn search(c: &mut Criterion) {
     println!("search bench: {n} clustered 384-d unit vectors, seed {SEED}");
     let vectors = clustered_unit_vectors(n, 384, 64, 0.6, SEED);
     let queries = clustered_unit_vectors(256, 384, 64, 0.6, SEED + 1);
-    let graph = build_graph(&vectors, &HnswParams { parallel: true, ..HnswParams::default() });
+    let graph = build_graph(
+        &vectors,
+        &HnswParams {
+            parallel: true,
+            ..HnswParams::default()
+        },
+    );
     let mut group = c.benchmark_group("search_k16");
     let mut q = 0;
     for ef in [32usize, 64, 128] {

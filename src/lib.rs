@@ -12,6 +12,10 @@
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
 //! - [`select`]: the [`Selector`] trait with k-NN and random strategies;
+//! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
+//! - [`backend`]: generation backends (OpenAI-compatible servers), the answer cache, batch replay;
+//! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
+//! - [`run`]: one experiment, strategies side by side;
 //! - [`bench`]: synthetic data for benchmarks and recall checks;
 //! - [`cli`]: the `exemplar` command, a thin layer over the above.
 //!
@@ -53,8 +57,11 @@ pub mod cli;
 pub mod corpus;
 pub mod encoder;
 pub mod error;
+pub mod eval;
 pub mod index;
 mod progress;
+pub mod prompt;
+pub mod run;
 pub mod select;
 
 pub use corpus::{Corpus, Entity, Example, Format, Sentence, Span};

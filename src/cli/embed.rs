@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::{CorpusArgs, ModelArgs};
@@ -36,8 +35,7 @@ pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &truncated,
         encoder.info().max_length,
     );
-    std::fs::write(&args.out, vectors.to_npy_bytes())
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    crate::index::write_file_atomically(&args.out, &vectors.to_npy_bytes())?;
     if !quiet {
         eprintln!(
             "wrote {} vectors of {} dimensions to {}",

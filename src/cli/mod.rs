@@ -3,7 +3,9 @@
 //! readable output on stdout, everything else for people goes to stderr.
 
 mod embed;
+mod eval;
 mod index;
+mod run;
 mod select;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,10 @@ enum Command {
     Select(select::SelectArgs),
     /// Embed sentences and write the vectors as a NumPy .npy file.
     Embed(embed::EmbedArgs),
+    /// Run a few-shot NER experiment: select, prompt, generate, parse, score.
+    Run(Box<run::RunArgs>),
+    /// Score predicted entities against a gold corpus (strict and relaxed P/R/F1).
+    Eval(eval::EvalArgs),
 }
 
 /// Which sentence encoder to use.
@@ -154,5 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(command) => index::run(command, cli.quiet),
         Command::Select(args) => select::run(args, cli.quiet),
         Command::Embed(args) => embed::run(args, cli.quiet),
+        Command::Run(args) => run::run(*args, cli.quiet),
+        Command::Eval(args) => eval::run(args, cli.quiet),
     }
 }

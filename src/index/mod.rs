@@ -23,6 +23,7 @@ use serde::Serialize;
 pub use graph::{exact_search, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
+pub use store::write_file_atomically;
 pub use vectors::{dot, Vectors};
 
 use crate::corpus::{Corpus, Sentence};

@@ -62,6 +62,17 @@ fn check_replaceable(target: &Path) -> Result<()> {
     }
 }
 
+/// Writes one file atomically: a temporary file beside it, fsynced, renamed over it.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = sibling(path, "tmp")?;
+    let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written.and_then(|_| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
 /// Writes `files` (name, bytes) as the directory `target`, replacing any index there.
 pub fn write_dir_atomically(target: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     check_replaceable(target)?;

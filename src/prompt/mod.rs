@@ -1,0 +1,700 @@
+//! Few-shot prompts: rendering them from demonstrations, and reading an LLM's
+//! answer back into character spans of the query sentence.
+//!
+//! A prompt [`Format`] is one file that both renders (the instruction, each
+//! demonstration's input and answer) and parses (an answer into [`Span`]s), so
+//! the two cannot drift apart. Four formats ship:
+//!
+//! | format | passes | a demonstration's answer |
+//! | --- | --- | --- |
+//! | [`list`] | one | `Type: mention` lines in order of appearance, or `None` |
+//! | [`tanl`] | one | the sentence with inline tags: `[ rubella | test ] immune` |
+//! | [`gpt_ner`] | one per type | the sentence with that type's mentions marked: `@@rubella## immune` |
+//! | [`dice`] | one per type, with its definition | one mention a line, or `None` |
+//!
+//! [`build`] assembles a [`Prompt`] from a format, a [`Pass`], a [`Context`]
+//! (the entity types, their definitions, optional guidelines and template) and
+//! the demonstrations in prompt order (least similar first, most similar last,
+//! as [`crate::select`] returns them); when a token budget is given it drops the
+//! least similar demonstrations first. A prompt is sent either as one text for
+//! a completion endpoint ([`Prompt::completion_text`]) or as chat messages
+//! ([`Prompt::chat_messages`]).
+//!
+//! # Instructions and templates
+//!
+//! Each format's instruction comes from a template, built in from
+//! `prompts/<format>.txt` ([`default_template`]); a user's edited copy goes in
+//! [`Context::template`]. Placeholders: `{types}` (the types, comma-separated),
+//! `{type}` (the pass's type), `{definition}` (the pass's type's definition),
+//! `{definitions}` (one `- Type: definition` line per type with a definition)
+//! and `{guidelines}`. A paragraph (lines between blank lines) that uses
+//! `{definition}`, `{definitions}` or `{guidelines}` is left out when that value
+//! is empty, so optional parts vanish cleanly. Other braces are left alone.
+//!
+//! # Reading answers back
+//!
+//! Parsing never fails: what cannot be read is counted in [`Parsed`]. Rules
+//! shared by all formats:
+//! - **Locating a mention** in the query: exact match first, then
+//!   case-insensitive, then ignoring whitespace and case (so `BRCA1-associated`
+//!   finds the tokenised `BRCA1 - associated`); a match must not cut a word in
+//!   two (`cancer` is not found inside `cancers`). A trailing `.`, `,`, `;` or
+//!   `:` is dropped if the mention is not found with it. **Every occurrence** of
+//!   a found mention is returned, since a list answer cannot say which one was
+//!   meant; a mention found nowhere counts in [`Parsed::not_found`].
+//! - **Inline formats** (`tanl`, `gpt-ner`): when the answer with its tags
+//!   removed equals the query up to whitespace and case, each tag's offsets are
+//!   carried over exactly. Otherwise each tagged mention is located by search
+//!   as above, except that when the mention occurs as often in the untagged
+//!   answer as in the query, the n-th tagged occurrence maps to the n-th one in
+//!   the query.
+//! - **Spans of one answer never overlap**: where located mentions would, the
+//!   longer wins (between equal lengths, the earlier in the answer). Spans are
+//!   sorted and unique.
+//! - **Types** are matched to [`Context::types`] ignoring case, quotes, the
+//!   difference between spaces, `-` and `_`, and a plural `s`; a type that
+//!   matches none counts in [`Parsed::unknown_types`] and its mentions are
+//!   dropped.
+//! - A blank answer sets [`Parsed::empty`]; `None` is a valid answer with no
+//!   entities.
+//!
+//! The format-specific rules (what counts as unparseable) are in each
+//! format's module documentation.
+//!
+//! ```
+//! use exemplar::prompt::{build, Context, PromptFormat};
+//! use exemplar::{Entity, Example};
+//!
+//! let demo = Example {
+//!     id: "train.tsv:3".into(),
+//!     text: "Germline BRCA1 mutations cause breast cancer .".into(),
+//!     entities: vec![Entity { start: 31, end: 44, label: "Disease".into(), text: "breast cancer".into() }],
+//! };
+//! let ctx = Context::new(["Disease"]);
+//! let format = PromptFormat::List.format();
+//! let query = "Sjögren 's syndrome and lupus overlap .";
+//! for pass in format.passes(&ctx.types) {
+//!     let count_words = |text: &str| text.split_whitespace().count();
+//!     let prompt = build(&*format, &pass, &ctx, &[demo.clone()], query, Some(4096), &count_words);
+//!     assert!(prompt.completion_text().ends_with("Input: Sjögren 's syndrome and lupus overlap .\nOutput:\n"));
+//!     assert_eq!(prompt.chat_messages()[2].content, "Disease: breast cancer");
+//!
+//!     // The model's answer, read back into character offsets of the query.
+//!     let parsed = format.parse("- Disease: Sjögren's syndrome\n- disease: lupus", query, &pass, &ctx);
+//!     let found: Vec<_> = parsed.spans.iter().map(|s| (s.start, s.end)).collect();
+//!     assert_eq!(found, [(0, 19), (24, 29)]);
+//! }
+//! ```
+
+pub mod dice;
+pub mod gpt_ner;
+pub mod list;
+mod locate;
+pub mod tanl;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{Example, Span};
+use crate::error::{Error, Result};
+
+/// One request to the model for one query: all types at once (`label` is
+/// `None`) or a single type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Pass {
+    pub label: Option<String>,
+}
+
+impl Pass {
+    /// The single pass of formats that ask for all types at once.
+    pub fn all() -> Self {
+        Pass { label: None }
+    }
+
+    /// A pass asking for one type.
+    pub fn for_type(label: impl Into<String>) -> Self {
+        Pass {
+            label: Some(label.into()),
+        }
+    }
+}
+
+/// What a prompt knows about the task: the entity types (canonical names, in
+/// the order they are shown), their definitions, optional annotation
+/// guidelines and an optional instruction template replacing the format's
+/// built-in one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    pub types: Vec<String>,
+    pub definitions: BTreeMap<String, String>,
+    pub guidelines: Option<String>,
+    pub template: Option<String>,
+}
+
+impl Context {
+    /// A context with these types and nothing else.
+    pub fn new(types: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Context {
+            types: types.into_iter().map(Into::into).collect(),
+            ..Context::default()
+        }
+    }
+
+    /// The canonical type name that `raw` (as a model wrote it) stands for:
+    /// case, surrounding quotes and markdown, spaces versus `-`/`_` and a
+    /// plural `s` do not matter.
+    pub fn canonical_type(&self, raw: &str) -> Option<&str> {
+        let key = type_key(raw);
+        if key.is_empty() {
+            return None;
+        }
+        let find = |key: &str| self.types.iter().find(|t| type_key(t) == key).map(String::as_str);
+        find(&key).or_else(|| key.strip_suffix('s').and_then(find))
+    }
+}
+
+/// A type name reduced for comparison: lower case, words joined by `_`.
+fn type_key(raw: &str) -> String {
+    let raw = strip_quotes(raw);
+    let mut key = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_whitespace() || c == '-' || c == '_' {
+            if !key.is_empty() && !key.ends_with('_') {
+                key.push('_');
+            }
+        } else {
+            key.extend(c.to_lowercase());
+        }
+    }
+    while key.ends_with('_') {
+        key.pop();
+    }
+    key
+}
+
+/// What was read from one answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parsed {
+    /// Located mentions, sorted, unique and non-overlapping.
+    pub spans: Vec<Span>,
+    /// Answer lines or tags that look like an attempt at an entity but could
+    /// not be read (the rule is per format).
+    pub unparseable: usize,
+    /// Mentions given with a type that is not one of the context's types (or,
+    /// in a one-type pass, another type than the pass's).
+    pub unknown_types: usize,
+    /// Mentions that could not be located in the query.
+    pub not_found: usize,
+    /// The answer was blank (after [`Parsed::merge`]: some pass's answer was).
+    pub empty: bool,
+}
+
+impl Parsed {
+    /// Adds another pass's result for the same query: spans are united
+    /// (sorted, unique; spans of different passes may overlap), counts added.
+    pub fn merge(&mut self, other: Parsed) {
+        self.spans.extend(other.spans);
+        self.spans.sort();
+        self.spans.dedup();
+        self.unparseable += other.unparseable;
+        self.unknown_types += other.unknown_types;
+        self.not_found += other.not_found;
+        self.empty |= other.empty;
+    }
+}
+
+/// A prompt format: how demonstrations are shown and answers read back.
+pub trait Format: Send + Sync {
+    /// Name used on the command line and in reports (`list`, `tanl`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The requests one query needs: one pass for all types, or one per type.
+    fn passes(&self, types: &[String]) -> Vec<Pass>;
+
+    /// The instruction (system message) for a pass.
+    fn instruction(&self, pass: &Pass, ctx: &Context) -> String;
+
+    /// A sentence as shown to the model (demonstration or query).
+    fn render_input(&self, text: &str, pass: &Pass) -> String;
+
+    /// The answer a demonstration teaches for a pass.
+    fn render_answer(&self, example: &Example, pass: &Pass) -> String;
+
+    /// Reads a model's answer for `query` back into spans of `query`.
+    fn parse(&self, answer: &str, query: &str, pass: &Pass, ctx: &Context) -> Parsed;
+}
+
+/// The formats the command line offers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptFormat {
+    /// `Type: mention` lines, all types in one request.
+    List,
+    /// The sentence with inline `[ mention | Type ]` tags, all types in one request.
+    Tanl,
+    /// The sentence with `@@mention##` marks, one request per type.
+    GptNer,
+    /// One mention a line, one request per type with its definition.
+    Dice,
+}
+
+impl PromptFormat {
+    /// Every format, in the order above.
+    pub const ALL: [PromptFormat; 4] = [
+        PromptFormat::List,
+        PromptFormat::Tanl,
+        PromptFormat::GptNer,
+        PromptFormat::Dice,
+    ];
+
+    /// The implementation of this format.
+    pub fn format(self) -> Box<dyn Format> {
+        match self {
+            PromptFormat::List => Box::new(list::List),
+            PromptFormat::Tanl => Box::new(tanl::Tanl),
+            PromptFormat::GptNer => Box::new(gpt_ner::GptNer),
+            PromptFormat::Dice => Box::new(dice::Dice),
+        }
+    }
+
+    /// The command-line name (`list`, `tanl`, `gpt-ner`, `dice`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptFormat::List => "list",
+            PromptFormat::Tanl => "tanl",
+            PromptFormat::GptNer => "gpt-ner",
+            PromptFormat::Dice => "dice",
+        }
+    }
+}
+
+impl std::fmt::Display for PromptFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The format called `name` (`list`, `tanl`, `gpt-ner`, `dice`).
+pub fn format_by_name(name: &str) -> Option<Box<dyn Format>> {
+    PromptFormat::ALL
+        .into_iter()
+        .find(|f| f.name() == name)
+        .map(PromptFormat::format)
+}
+
+/// The built-in instruction template of a format (`prompts/<name>.txt`).
+pub fn default_template(format_name: &str) -> Option<&'static str> {
+    match format_name {
+        "list" => Some(include_str!("../../prompts/list.txt")),
+        "tanl" => Some(include_str!("../../prompts/tanl.txt")),
+        "gpt-ner" => Some(include_str!("../../prompts/gpt-ner.txt")),
+        "dice" => Some(include_str!("../../prompts/dice.txt")),
+        _ => None,
+    }
+}
+
+/// Checks a user's template for a format: per-type formats need `{type}`
+/// (or the model is never told which type to find), the others `{types}`.
+pub fn check_template(format: &dyn Format, template: &str) -> Result<()> {
+    let per_type = format
+        .passes(&["T".to_string()])
+        .iter()
+        .any(|p| p.label.is_some());
+    let needed = if per_type { "{type}" } else { "{types}" };
+    if template.contains(needed) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "the {} template must contain {needed}",
+            format.name()
+        )))
+    }
+}
+
+/// Fills a format's template (the context's, else the built-in one) for a pass.
+/// See the module documentation for the placeholders.
+pub fn instruction_from_template(format_name: &str, pass: &Pass, ctx: &Context) -> String {
+    let template = ctx
+        .template
+        .as_deref()
+        .or_else(|| default_template(format_name))
+        .unwrap_or("");
+    let label = pass.label.as_deref().unwrap_or("");
+    let definition = pass
+        .label
+        .as_ref()
+        .and_then(|l| ctx.definitions.get(l))
+        .map(|d| d.trim().to_string())
+        .unwrap_or_default();
+    let definitions: Vec<String> = ctx
+        .types
+        .iter()
+        .filter_map(|t| {
+            let d = ctx.definitions.get(t)?.trim();
+            (!d.is_empty()).then(|| format!("- {t}: {d}"))
+        })
+        .collect();
+    let guidelines = ctx.guidelines.as_deref().unwrap_or("").trim().to_string();
+    let values = [
+        ("{types}", ctx.types.join(", ")),
+        ("{type}", label.to_string()),
+        ("{definitions}", definitions.join("\n")),
+        ("{definition}", definition),
+        ("{guidelines}", guidelines),
+    ];
+    const OPTIONAL: [&str; 3] = ["{definitions}", "{definition}", "{guidelines}"];
+
+    let mut paragraphs = Vec::new();
+    for paragraph in template.replace("\r\n", "\n").split("\n\n") {
+        let paragraph = paragraph.trim_matches('\n');
+        if paragraph.trim().is_empty() {
+            continue;
+        }
+        let missing_optional = values
+            .iter()
+            .any(|(key, value)| OPTIONAL.contains(key) && value.is_empty() && paragraph.contains(key));
+        if missing_optional {
+            continue;
+        }
+        paragraphs.push(fill(paragraph, &values));
+    }
+    paragraphs.join("\n\n")
+}
+
+/// Replaces the placeholders in one pass over the text, so that a value
+/// containing `{type}` (say, a definition) is not expanded again.
+fn fill(text: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        for (key, value) in values {
+            if let Some(after) = tail.strip_prefix(key) {
+                out.push_str(value);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        out.push('{');
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A message of a chat request; `role` is `system`, `user` or `assistant`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+/// A rendered prompt for one pass over one query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub instruction: String,
+    /// The demonstrations kept, in prompt order: (input, answer).
+    pub shots: Vec<(String, String)>,
+    /// The query's input.
+    pub query: String,
+    /// How many demonstrations (the least similar) were left out to fit the budget.
+    pub dropped: usize,
+}
+
+/// The label before each input in [`Prompt::completion_text`].
+pub const INPUT_CUE: &str = "Input:";
+/// The label before each answer in [`Prompt::completion_text`].
+pub const OUTPUT_CUE: &str = "Output:";
+
+impl Prompt {
+    /// The whole prompt as one text for a completion endpoint:
+    ///
+    /// ```text
+    /// <instruction>
+    ///
+    /// Input: <demonstration>
+    /// Output:
+    /// <answer>
+    ///
+    /// Input: <query>
+    /// Output:
+    /// ```
+    ///
+    /// ending with a newline after the last `Output:`, so that a base model
+    /// continues with the answer; [`Prompt::stop_sequences`] ends it there.
+    pub fn completion_text(&self) -> String {
+        let mut text = String::new();
+        let instruction = self.instruction.trim();
+        if !instruction.is_empty() {
+            text.push_str(instruction);
+            text.push_str("\n\n");
+        }
+        for (input, answer) in &self.shots {
+            text.push_str(&shot_block(input, answer));
+        }
+        text.push_str(&query_block(&self.query));
+        text
+    }
+
+    /// The prompt as chat messages: the instruction as the system message
+    /// (none if it is empty), a user/assistant pair per demonstration, the
+    /// query as the last user message.
+    pub fn chat_messages(&self) -> Vec<ChatMessage> {
+        let message = |role: &str, content: &str| ChatMessage {
+            role: role.to_string(),
+            content: content.to_string(),
+        };
+        let mut messages = Vec::with_capacity(2 + 2 * self.shots.len());
+        let instruction = self.instruction.trim();
+        if !instruction.is_empty() {
+            messages.push(message("system", instruction));
+        }
+        for (input, answer) in &self.shots {
+            messages.push(message("user", input));
+            messages.push(message("assistant", answer));
+        }
+        messages.push(message("user", &self.query));
+        messages
+    }
+
+    /// Where a base model given [`Prompt::completion_text`] should stop: at
+    /// the start of the next (invented) demonstration.
+    pub fn stop_sequences(&self) -> Vec<String> {
+        vec![format!("\n{INPUT_CUE}")]
+    }
+}
+
+fn shot_block(input: &str, answer: &str) -> String {
+    format!("{INPUT_CUE} {input}\n{OUTPUT_CUE}\n{answer}\n\n")
+}
+
+fn query_block(query: &str) -> String {
+    format!("{INPUT_CUE} {query}\n{OUTPUT_CUE}\n")
+}
+
+/// Renders the prompt of one pass for `query` with `demos` in prompt order
+/// (least similar first, most similar last).
+///
+/// With `max_tokens` (the backend's context less the answer budget), the
+/// least similar demonstrations (the front of `demos`) are dropped until
+/// `count_tokens(&prompt.completion_text())` fits; [`Prompt::dropped`] says
+/// how many. If the instruction and query alone do not fit, every
+/// demonstration is dropped and the prompt is returned anyway. Chat templates
+/// add a few tokens per message that the completion text does not have:
+/// leave a margin for them.
+pub fn build(
+    format: &dyn Format,
+    pass: &Pass,
+    ctx: &Context,
+    demos: &[Example],
+    query: &str,
+    max_tokens: Option<usize>,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Prompt {
+    let shots: Vec<(String, String)> = demos
+        .iter()
+        .map(|demo| {
+            (
+                format.render_input(&demo.text, pass),
+                format.render_answer(demo, pass),
+            )
+        })
+        .collect();
+    let mut prompt = Prompt {
+        instruction: format.instruction(pass, ctx),
+        shots,
+        query: format.render_input(query, pass),
+        dropped: 0,
+    };
+    let Some(max) = max_tokens else {
+        return prompt;
+    };
+    let n = prompt.shots.len();
+    if n == 0 {
+        return prompt;
+    }
+    let fits = |prompt: &Prompt, drop: usize| {
+        let kept = Prompt {
+            instruction: prompt.instruction.clone(),
+            shots: prompt.shots[drop..].to_vec(),
+            query: prompt.query.clone(),
+            dropped: drop,
+        };
+        count_tokens(&kept.completion_text()) <= max
+    };
+    if fits(&prompt, 0) {
+        return prompt;
+    }
+    // A first guess from the pieces' counts (cheap), then exact counts of
+    // the whole text decide: fewer drops while they fit, more while not.
+    let fixed = count_tokens(&format!("{}\n\n", prompt.instruction.trim()))
+        + count_tokens(&query_block(&prompt.query));
+    let costs: Vec<usize> = prompt
+        .shots
+        .iter()
+        .map(|(input, answer)| count_tokens(&shot_block(input, answer)))
+        .collect();
+    let mut total = fixed + costs.iter().sum::<usize>();
+    let mut drop = 0;
+    while drop < n && total > max {
+        total = total.saturating_sub(costs[drop]);
+        drop += 1;
+    }
+    while drop > 1 && fits(&prompt, drop - 1) {
+        drop -= 1;
+    }
+    drop = drop.max(1);
+    while drop < n && !fits(&prompt, drop) {
+        drop += 1;
+    }
+    prompt.shots.drain(..drop);
+    prompt.dropped = drop;
+    prompt
+}
+
+/// Reads entity-type definitions: a JSON object `{"Type": "definition", ...}`.
+pub fn load_definitions(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>> {
+    let path = path.as_ref();
+    let content = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let definitions: BTreeMap<String, String> = serde_json::from_str(&content).map_err(|e| {
+        Error::InvalidInput(format!(
+            "{}: not a JSON object of type names to definitions: {e}",
+            path.display()
+        ))
+    })?;
+    if let Some((label, _)) = definitions.iter().find(|(_, d)| d.trim().is_empty()) {
+        return Err(Error::InvalidInput(format!(
+            "{}: the definition of {label} is empty",
+            path.display()
+        )));
+    }
+    Ok(definitions)
+}
+
+/// The type a pass accepts for `raw` (as a model wrote it): the canonical
+/// type when it is one of the context's types and, in a one-type pass, that
+/// pass's type.
+pub(crate) fn accepted_type(ctx: &Context, pass: &Pass, raw: &str) -> Option<String> {
+    let canonical = ctx.canonical_type(raw).map(str::to_string).or_else(|| {
+        // A one-type pass accepts its own type even if the context lacks it.
+        let label = pass.label.as_deref()?;
+        Context::new([label]).canonical_type(raw).map(str::to_string)
+    })?;
+    match &pass.label {
+        Some(label) if *label != canonical => None,
+        _ => Some(canonical),
+    }
+}
+
+/// The entities a demonstration shows in a pass (all, or the pass's type),
+/// in order of appearance, each with the text its offsets point at.
+pub(crate) fn shown_entities(example: &Example, pass: &Pass) -> Vec<(usize, usize, String, String)> {
+    let chars: Vec<char> = example.text.chars().collect();
+    let mut entities: Vec<(usize, usize, String, String)> = example
+        .entities
+        .iter()
+        .filter(|e| pass.label.as_ref().is_none_or(|l| *l == e.label))
+        .filter(|e| e.start < e.end)
+        .map(|e| {
+            let text = if e.end <= chars.len() {
+                chars[e.start..e.end].iter().collect()
+            } else {
+                e.text.clone()
+            };
+            (e.start, e.end, e.label.clone(), text)
+        })
+        .collect();
+    entities.sort();
+    entities
+}
+
+/// The sentence with its entities (non-overlapping: an entity overlapping
+/// an earlier one is left unmarked) wrapped by `mark(mention, label)`.
+pub(crate) fn mark_inline(example: &Example, pass: &Pass, mark: impl Fn(&str, &str) -> String) -> String {
+    let chars: Vec<char> = example.text.chars().collect();
+    let mut out = String::with_capacity(example.text.len() + 16);
+    let mut entities = shown_entities(example, pass);
+    // Of entities starting together, the longest is marked.
+    entities.sort_by_key(|e| (e.0, std::cmp::Reverse(e.1)));
+    let mut at = 0;
+    for (start, end, label, text) in entities {
+        if start < at || end > chars.len() {
+            continue;
+        }
+        out.extend(&chars[at..start]);
+        out.push_str(&mark(&text, &label));
+        at = end;
+    }
+    out.extend(&chars[at..]);
+    out
+}
+
+/// Strips matching quotes, backticks and markdown emphasis around `s`
+/// (repeatedly), and surrounding whitespace.
+pub(crate) fn strip_quotes(s: &str) -> &str {
+    const PAIRS: [(&str, &str); 8] = [
+        ("**", "**"),
+        ("__", "__"),
+        ("\"", "\""),
+        ("'", "'"),
+        ("`", "`"),
+        ("“", "”"),
+        ("‘", "’"),
+        ("«", "»"),
+    ];
+    let mut s = s.trim();
+    'again: loop {
+        for (open, close) in PAIRS {
+            if s.len() >= open.len() + close.len() && s.starts_with(open) && s.ends_with(close) {
+                s = s[open.len()..s.len() - close.len()].trim();
+                continue 'again;
+            }
+        }
+        return s;
+    }
+}
+
+/// Strips a list bullet (`-`, `*`, `•`, `+`, `1.`, `1)`, `(1)`) at the start of a line.
+pub(crate) fn strip_bullet(line: &str) -> &str {
+    let line = line.trim();
+    for bullet in ["- ", "* ", "• ", "+ ", "– "] {
+        if let Some(rest) = line.strip_prefix(bullet) {
+            return rest.trim_start();
+        }
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits <= 3 {
+        let rest = &line[digits..];
+        for mark in [". ", ") "] {
+            if let Some(rest) = rest.strip_prefix(mark) {
+                return rest.trim_start();
+            }
+        }
+    }
+    if let Some(inner) = line.strip_prefix('(') {
+        let digits = inner.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            if let Some(rest) = inner[digits..].strip_prefix(") ") {
+                return rest.trim_start();
+            }
+        }
+    }
+    line
+}
+
+/// Whether a line (or a whole answer) says "no entities".
+pub(crate) fn is_none(s: &str) -> bool {
+    let s = strip_quotes(s.trim().trim_end_matches('.')).to_lowercase();
+    matches!(
+        s.as_str(),
+        "none" | "n/a" | "no entities" | "no entity" | "no mentions" | "nothing" | "[]" | "{}"
+    )
+}
+
+#[cfg(test)]
+mod tests;
