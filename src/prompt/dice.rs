@@ -17,8 +17,8 @@
 
 use super::locate::{chars, locate, locate_mentions};
 use super::{
-    accepted_type, instruction_from_template, is_none, shown_entities, strip_bullet, strip_quotes, Context,
-    Format, Parsed, Pass,
+    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Format,
+    Parsed, Pass,
 };
 use crate::corpus::Example;
 
@@ -37,26 +37,12 @@ impl Format for Dice {
         types.iter().map(Pass::for_type).collect()
     }
 
-    fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
-        instruction_from_template(self.name(), pass, ctx)
-    }
-
-    fn render_input(&self, text: &str, _pass: &Pass) -> String {
-        text.to_string()
-    }
-
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {
-        let mut lines: Vec<String> = Vec::new();
-        for (_, _, _, text) in shown_entities(example, pass) {
-            if !lines.contains(&text) {
-                lines.push(text);
-            }
-        }
-        if lines.is_empty() {
-            "None".to_string()
-        } else {
-            lines.join("\n")
-        }
+        lines_or_none(
+            shown_entities(example, pass)
+                .into_iter()
+                .map(|(_, _, _, text)| text),
+        )
     }
 
     fn parse(&self, answer: &str, query: &str, pass: &Pass, ctx: &Context) -> Parsed {

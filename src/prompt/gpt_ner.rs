@@ -11,7 +11,7 @@
 //! overlapping an earlier one are left out of a demonstration's answer.
 
 use super::locate::{align_tags, Untagged};
-use super::{instruction_from_template, is_none, mark_inline, Context, Format, Parsed, Pass};
+use super::{is_none, mark_inline, Context, Format, Parsed, Pass};
 use crate::corpus::Example;
 
 /// The `gpt-ner` format.
@@ -25,14 +25,6 @@ impl Format for GptNer {
 
     fn passes(&self, types: &[String]) -> Vec<Pass> {
         types.iter().map(Pass::for_type).collect()
-    }
-
-    fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
-        instruction_from_template(self.name(), pass, ctx)
-    }
-
-    fn render_input(&self, text: &str, _pass: &Pass) -> String {
-        text.to_string()
     }
 
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {

@@ -27,8 +27,8 @@ use serde_json::{Map, Value};
 
 use super::locate::locate_mentions;
 use super::{
-    accepted_type, instruction_from_template, is_none, shown_entities, strip_bullet, strip_quotes, Context,
-    Format, Parsed, Pass,
+    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Format,
+    Parsed, Pass,
 };
 use crate::corpus::Example;
 
@@ -45,27 +45,12 @@ impl Format for List {
         vec![Pass::all()]
     }
 
-    fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
-        instruction_from_template(self.name(), pass, ctx)
-    }
-
-    fn render_input(&self, text: &str, _pass: &Pass) -> String {
-        text.to_string()
-    }
-
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {
-        let mut lines: Vec<String> = Vec::new();
-        for (_, _, label, text) in shown_entities(example, pass) {
-            let line = format!("{label}: {text}");
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
-        if lines.is_empty() {
-            "None".to_string()
-        } else {
-            lines.join("\n")
-        }
+        lines_or_none(
+            shown_entities(example, pass)
+                .into_iter()
+                .map(|(_, _, label, text)| format!("{label}: {text}")),
+        )
     }
 
     fn parse(&self, answer: &str, query: &str, pass: &Pass, ctx: &Context) -> Parsed {

@@ -213,17 +213,38 @@ pub trait Format: Send + Sync {
     /// The requests one query needs: one pass for all types, or one per type.
     fn passes(&self, types: &[String]) -> Vec<Pass>;
 
-    /// The instruction (system message) for a pass.
-    fn instruction(&self, pass: &Pass, ctx: &Context) -> String;
+    /// The instruction (system message) for a pass: the format's template
+    /// (or the user's) filled in.
+    fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
+        instruction_from_template(self.name(), pass, ctx)
+    }
 
-    /// A sentence as shown to the model (demonstration or query).
-    fn render_input(&self, text: &str, pass: &Pass) -> String;
+    /// A sentence as shown to the model (demonstration or query): as it is.
+    fn render_input(&self, text: &str, _pass: &Pass) -> String {
+        text.to_string()
+    }
 
     /// The answer a demonstration teaches for a pass.
     fn render_answer(&self, example: &Example, pass: &Pass) -> String;
 
     /// Reads a model's answer for `query` back into spans of `query`.
     fn parse(&self, answer: &str, query: &str, pass: &Pass, ctx: &Context) -> Parsed;
+}
+
+/// One answer line per distinct item, or `None` when there is none: how the
+/// line-based formats (`list`, `dice`) write a demonstration's answer.
+pub(crate) fn lines_or_none(items: impl IntoIterator<Item = String>) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        if !lines.contains(&item) {
+            lines.push(item);
+        }
+    }
+    if lines.is_empty() {
+        "None".to_string()
+    } else {
+        lines.join("\n")
+    }
 }
 
 /// The formats the command line offers.

@@ -13,7 +13,7 @@
 //! cannot be shown inline and are left out of a demonstration's answer.
 
 use super::locate::{align_tags, Untagged};
-use super::{accepted_type, instruction_from_template, mark_inline, Context, Format, Parsed, Pass};
+use super::{accepted_type, mark_inline, Context, Format, Parsed, Pass};
 use crate::corpus::Example;
 
 /// The `tanl` format.
@@ -27,14 +27,6 @@ impl Format for Tanl {
 
     fn passes(&self, _types: &[String]) -> Vec<Pass> {
         vec![Pass::all()]
-    }
-
-    fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
-        instruction_from_template(self.name(), pass, ctx)
-    }
-
-    fn render_input(&self, text: &str, _pass: &Pass) -> String {
-        text.to_string()
     }
 
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {
