@@ -741,45 +741,23 @@ impl Drop for LlamaServer {
     }
 }
 
-/// The shared server, or `None` (with a message) where llama-server is not
-/// installed and this is not CI; in CI its absence fails the test.
-fn llama() -> Option<&'static LlamaServer> {
-    static SERVER: OnceLock<Option<LlamaServer>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            if !repo().join(".cache/llama/bin/llama-server").is_file() {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "llama-server missing: scripts/test.sh installs it"
-                );
-                println!("skipped: run scripts/llama.sh install (scripts/test.sh does)");
-                return None;
-            }
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let output = std::process::Command::new(repo().join("scripts/llama.sh"))
-                .args([
-                    "start",
-                    "--model",
-                    "gemma",
-                    "--threads",
-                    "1",
-                    "--port",
-                    &port.to_string(),
-                ])
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "llama-server did not start: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            Some(LlamaServer { port })
-        })
-        .as_ref()
+/// A server for one test, or `None` (with a message) where llama-server is
+/// not installed and this is not CI; in CI its absence fails the test. Each
+/// test owns its server so that it is stopped when the test ends (a shared
+/// static one would outlive the test process).
+fn llama() -> Option<LlamaServer> {
+    if !repo().join(".cache/llama/bin/llama-server").is_file() {
+        assert!(std::env::var_os("CI").is_none(), "llama-server missing: scripts/test.sh installs it");
+        println!("skipped: run scripts/llama.sh install (scripts/test.sh does)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = std::process::Command::new(repo().join("scripts/llama.sh"))
+        .args(["start", "--model", "gemma", "--threads", "1", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "llama-server did not start: {}", String::from_utf8_lossy(&output.stderr));
+    Some(LlamaServer { port })
 }
 
 /// Gold and predicted spans of a run, read back from the files it wrote.
