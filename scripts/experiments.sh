@@ -3,12 +3,17 @@
 # local LLM (llama-server, Gemma 3 270M Q4_K_M), on NCBI-disease and BC5CDR.
 # Answers are cached in .cache/responses.jsonl, so an interrupted run picks up
 # where it stopped and a rerun costs nothing.
+#
+#   scripts/experiments.sh            all runs, in order
+#   scripts/experiments.sh NAME...    only these runs (e.g. to spread them over
+#                                     two servers: PORT=8091 scripts/experiments.sh bc5cdr-tanl-k8)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PORT="${PORT:-8090}"
-THREADS="${THREADS:-2}"
+THREADS="${THREADS:-1}"
 SHARED="${SHARED:-../shared/data}"
+only=("$@")
 
 scripts/setup.sh
 scripts/llama.sh install gemma
@@ -25,6 +30,9 @@ index ncbi-disease data/ncbi-disease/train.tsv
 index bc5cdr "$SHARED/bc5cdr/train.tsv"
 
 run() { # NAME INDEX TEST LIMIT PROMPT K
+    if (($# > 0 && ${#only[@]} > 0)) && [[ ! " ${only[*]} " =~ " $1 " ]]; then
+        return
+    fi
     $exemplar run --index "indexes/$2" --test "$3" --format conll --limit "$4" \
         --prompt "$5" --k "$6" --strategy knn,random --seed 42 \
         --backend "$url" --model gemma-3-270m --max-tokens 160 --context 4096 --concurrency 1 \
