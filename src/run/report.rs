@@ -134,7 +134,7 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "\n{} sentences of `{}`, demonstrations from `{}`; prompt `{:?}`, k = {}, model `{}`, temperature {}, max tokens {}, seed {}.",
+            "\n{} sentences of `{}`, demonstrations from `{}`; prompt `{}`, k = {}, model `{}`, temperature {}, max tokens {}, seed {}.",
             self.queries, self.test, self.index, s.format, s.k, s.model, s.temperature, s.max_tokens, s.seed
         );
         if !self.unseen_types.is_empty() {
