@@ -16,6 +16,7 @@
 //! - [`backend`]: generation backends (OpenAI-compatible servers), the answer cache, batch replay;
 //! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
 //! - [`run`]: one experiment, strategies side by side;
+//! - [`serve`]: `exemplar serve`, demonstrations (and prompts) over HTTP;
 //! - [`bench`]: synthetic data for benchmarks and recall checks;
 //! - [`cli`]: the `exemplar` command, a thin layer over the above.
 //!
@@ -63,6 +64,7 @@ mod progress;
 pub mod prompt;
 pub mod run;
 pub mod select;
+pub mod serve;
 
 pub use corpus::{Corpus, Entity, Example, Format, Sentence, Span};
 pub use encoder::{Encoder, EncoderInfo, OnnxEncoder};

@@ -747,16 +747,35 @@ impl Drop for LlamaServer {
 /// static one would outlive the test process).
 fn llama() -> Option<LlamaServer> {
     if !repo().join(".cache/llama/bin/llama-server").is_file() {
-        assert!(std::env::var_os("CI").is_none(), "llama-server missing: scripts/test.sh installs it");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "llama-server missing: scripts/test.sh installs it"
+        );
         println!("skipped: run scripts/llama.sh install (scripts/test.sh does)");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let output = std::process::Command::new(repo().join("scripts/llama.sh"))
-        .args(["start", "--model", "gemma", "--threads", "1", "--port", &port.to_string()])
+        .args([
+            "start",
+            "--model",
+            "gemma",
+            "--threads",
+            "1",
+            "--port",
+            &port.to_string(),
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "llama-server did not start: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "llama-server did not start: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     Some(LlamaServer { port })
 }
 

@@ -7,6 +7,7 @@ mod eval;
 mod index;
 mod run;
 mod select;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
 use crate::encoder::{
-    default_models_dir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
+    default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
@@ -44,6 +45,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Score predicted entities against a gold corpus (strict and relaxed P/R/F1).
     Eval(eval::EvalArgs),
+    /// Serve demonstrations (and prompts) over HTTP: POST /v1/select.
+    Serve(serve::ServeArgs),
 }
 
 /// Which sentence encoder to use.
@@ -64,7 +67,13 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The encoder with one session using every core (batch work).
     fn open(&self) -> anyhow::Result<OnnxEncoder> {
+        self.open_with(1, 0)
+    }
+
+    /// The encoder with `sessions` parallel sessions of `threads` threads each (0: all cores).
+    fn open_with(&self, sessions: usize, threads: usize) -> anyhow::Result<OnnxEncoder> {
         let dir = self
             .model
             .clone()
@@ -74,7 +83,9 @@ impl ModelArgs {
             max_length: self.max_length,
             id: None,
         };
-        Ok(OnnxEncoder::open(&dir, &overrides, self.ort_lib.as_deref())?)
+        let model = ModelDir::open(&dir, &overrides)?;
+        let library = ModelDir::onnxruntime_library(self.ort_lib.as_deref())?;
+        Ok(OnnxEncoder::new(model, &library, sessions, threads)?)
     }
 }
 
@@ -162,5 +173,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Embed(args) => embed::run(args, cli.quiet),
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
+        Command::Serve(args) => serve::run(args, cli.quiet),
     }
 }

@@ -1,0 +1,117 @@
+//! `exemplar serve`: loads the encoder and the indexes once, then answers
+//! selection requests over HTTP until SIGTERM or Ctrl-C (see [`crate::serve`]).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use super::ModelArgs;
+use crate::encoder::EncoderInfo;
+use crate::index::Index;
+use crate::serve::{serve, shutdown_signal, AppState, Limits, ServedIndex};
+use crate::Encoder;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Index directory to serve, named by its directory name (repeat for several;
+    /// all built with the same model).
+    #[arg(long = "index", value_name = "DIR", required = true)]
+    indexes: Vec<PathBuf>,
+    /// Address to listen on (port 0: any free port; the address is printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    addr: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Parallel ONNX Runtime sessions, one thread each [default: the number of cores].
+    #[arg(long)]
+    sessions: Option<usize>,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most sentences in one request (more: 413).
+    #[arg(long, default_value_t = Limits::default().max_batch)]
+    max_batch: usize,
+    /// Longest a selection request may wait and run, in seconds (longer: 503).
+    #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
+    timeout_secs: u64,
+}
+
+pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.max_batch == 0 || args.timeout_secs == 0 {
+        bail!("--max-batch and --timeout-secs must be at least 1");
+    }
+    let sessions = args
+        .sessions
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let encoder = args.model.open_with(sessions, 1)?;
+    let indexes = open_indexes(&args.indexes, encoder.info())?;
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_batch: args.max_batch,
+        timeout: Duration::from_secs(args.timeout_secs),
+    };
+    let state = Arc::new(AppState::new(
+        indexes,
+        Box::new(encoder),
+        sessions,
+        limits,
+        !quiet,
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(listen_and_serve(&args.addr, state))?;
+    // Jobs of timed-out requests may still be running: give them as long as a request.
+    runtime.shutdown_timeout(Duration::from_secs(args.timeout_secs));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn listen_and_serve(addr: &str, state: Arc<AppState>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr().context("cannot read the bound address")?;
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {bound}, reachable from other machines; exemplar serve has no authentication"
+        );
+    }
+    // The first line on stdout, for scripts and tests that asked for port 0.
+    println!("listening on http://{bound}");
+    std::io::stdout().flush().context("cannot write to stdout")?;
+    serve(listener, state, shutdown_signal())
+        .await
+        .context("the server failed")
+}
+
+/// Opens every index, named by its directory, and checks it was built with `encoder`.
+fn open_indexes(dirs: &[PathBuf], encoder: &EncoderInfo) -> anyhow::Result<Vec<ServedIndex>> {
+    let mut names = BTreeSet::new();
+    let mut served = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let name = index_name(dir)?;
+        if !names.insert(name.clone()) {
+            bail!("two indexes are named {name:?}: serve directories with different names");
+        }
+        let index = Index::open(dir)?;
+        index.check_encoder(encoder, dir)?;
+        served.push(ServedIndex::new(name, index));
+    }
+    Ok(served)
+}
+
+fn index_name(dir: &Path) -> anyhow::Result<String> {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .with_context(|| format!("{}: cannot name an index after this path", dir.display()))
+}

@@ -1,0 +1,273 @@
+//! The JSON of `/v1/select`: the request, its validation into a [`Plan`], and
+//! carrying a plan out ([`Plan::run`], blocking: embedding and search).
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
+use crate::corpus::Example;
+use crate::encoder::{embed_all, Encoder};
+use crate::index::SearchMode;
+use crate::prompt::{build, Context, PromptFormat};
+use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
+
+/// The seed of the random strategy when a request gives none (as `exemplar select`).
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Largest HNSW candidate list a request may ask for.
+pub const MAX_EF: usize = 4096;
+
+/// The body of `POST /v1/select`: exactly one of `text` and `texts`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectRequest {
+    pub text: Option<String>,
+    pub texts: Option<Vec<String>>,
+    /// Demonstrations per query [default: 16, at most 256].
+    pub k: Option<usize>,
+    /// `knn` (default) or `random`.
+    pub strategy: Option<Strategy>,
+    /// The index's name; may be left out when one index is served.
+    pub index: Option<String>,
+    /// Seed of the random strategy [default: 42].
+    pub seed: Option<u64>,
+    /// Exhaustive search instead of HNSW.
+    #[serde(default)]
+    pub exact: bool,
+    /// HNSW candidate list length [default: the index's].
+    pub ef: Option<usize>,
+    /// Also render the prompt(s) for each query in this format.
+    pub prompt: Option<PromptRequest>,
+}
+
+/// `"prompt": {"format": "tanl" | "list" | "gpt-ner" | "dice"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptRequest {
+    pub format: PromptFormat,
+}
+
+/// The answer of `POST /v1/select`: one result per query, in request order.
+#[derive(Debug, Serialize)]
+pub struct SelectResponse {
+    pub results: Vec<Selection>,
+}
+
+/// One query's demonstrations: an `exemplar select --json` line, plus the
+/// rendered prompts when asked for.
+#[derive(Debug, Serialize)]
+pub struct Selection {
+    pub query: Example,
+    pub demos: Vec<Demo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Vec<RenderedPrompt>>,
+}
+
+/// The completion text of one pass: all types (`type` null) or one type.
+#[derive(Debug, Serialize)]
+pub struct RenderedPrompt {
+    #[serde(rename = "type")]
+    pub label: Option<String>,
+    pub text: String,
+}
+
+/// A validated request.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub queries: Vec<Example>,
+    pub index: Option<String>,
+    pub k: usize,
+    pub strategy: Strategy,
+    pub mode: SearchMode,
+    pub seed: u64,
+    pub prompt: Option<PromptFormat>,
+}
+
+impl SelectRequest {
+    /// Reads a request body.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
+    }
+
+    /// Checks the request against `limits` and the fixed bounds.
+    pub fn into_plan(self, limits: &Limits) -> Result<Plan, ApiError> {
+        let k = self.k.unwrap_or(DEFAULT_K);
+        if !(1..=MAX_K).contains(&k) {
+            return Err(ApiError::BadRequest(format!(
+                "k must be between 1 and {MAX_K}, not {k}"
+            )));
+        }
+        if let Some(ef) = self.ef.filter(|ef| !(1..=MAX_EF).contains(ef)) {
+            return Err(ApiError::BadRequest(format!(
+                "ef must be between 1 and {MAX_EF}, not {ef}"
+            )));
+        }
+        let mode = match (self.exact, self.ef) {
+            (true, _) => SearchMode::Exact,
+            (false, ef) => SearchMode::Hnsw { ef },
+        };
+        Ok(Plan {
+            queries: queries(self.text, self.texts, limits.max_batch)?,
+            index: self.index,
+            k,
+            strategy: self.strategy.unwrap_or(Strategy::Knn),
+            mode,
+            seed: self.seed.unwrap_or(DEFAULT_SEED),
+            prompt: self.prompt.map(|p| p.format),
+        })
+    }
+}
+
+/// The query sentences: `text` (id `text`, as `exemplar select --text`) or
+/// `texts` (ids `texts[i]`).
+fn queries(
+    text: Option<String>,
+    texts: Option<Vec<String>>,
+    max_batch: usize,
+) -> Result<Vec<Example>, ApiError> {
+    let query = |id: String, text: String| Example {
+        id,
+        text,
+        entities: Vec::new(),
+    };
+    match (text, texts) {
+        (Some(text), None) => Ok(vec![query("text".into(), text)]),
+        (None, Some(texts)) if texts.is_empty() => Err(ApiError::BadRequest("\"texts\" is empty".into())),
+        (None, Some(texts)) if texts.len() > max_batch => Err(ApiError::TooLarge(format!(
+            "{} sentences in one request; the limit is {max_batch}",
+            texts.len()
+        ))),
+        (None, Some(texts)) => Ok(texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| query(format!("texts[{i}]"), text))
+            .collect()),
+        _ => Err(ApiError::BadRequest(
+            "give exactly one of \"text\" (a sentence) and \"texts\" (a list of sentences)".into(),
+        )),
+    }
+}
+
+impl Plan {
+    /// Embeds the queries (when the strategy needs vectors), selects with the
+    /// library's [`select_batch`] and renders prompts. Blocking.
+    pub fn run(
+        &self,
+        served: &ServedIndex,
+        encoder: &dyn Encoder,
+        metrics: &Metrics,
+    ) -> Result<Vec<Selection>, ApiError> {
+        let selector = self.strategy.selector(self.mode, self.seed);
+        let texts: Vec<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
+        let vectors = if selector.needs_vector() {
+            let embedded = embed_all(encoder, &texts, None, |_| {})?;
+            metrics.add_encoded(texts.len());
+            Some(embedded.vectors)
+        } else {
+            None
+        };
+        let demos = select_batch(&served.index, selector.as_ref(), &texts, vectors.as_ref(), self.k)?;
+        let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
+        Ok(self
+            .queries
+            .iter()
+            .zip(demos)
+            .map(|(query, demos)| {
+                let prompts = self
+                    .prompt
+                    .zip(context.as_ref())
+                    .map(|(format, ctx)| render_prompts(format, ctx, &query.text, &demos));
+                Selection {
+                    query: query.clone(),
+                    demos,
+                    prompts,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The completion text of each pass of `format` for one query.
+fn render_prompts(format: PromptFormat, ctx: &Context, query: &str, demos: &[Demo]) -> Vec<RenderedPrompt> {
+    let format = format.format();
+    let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
+    format
+        .passes(&ctx.types)
+        .into_iter()
+        .map(|pass| {
+            let prompt = build(&*format, &pass, ctx, &examples, query, None, &|_| 0);
+            RenderedPrompt {
+                label: pass.label,
+                text: prompt.completion_text(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn plan(body: &str) -> Result<Plan, ApiError> {
+        SelectRequest::parse(body.as_bytes())?.into_plan(&Limits::default())
+    }
+
+    fn status(body: &str) -> StatusCode {
+        plan(body).map_or_else(|e| e.status(), |_| StatusCode::OK)
+    }
+
+    #[test]
+    fn defaults_follow_exemplar_select() {
+        let plan = plan(r#"{"text": "BRCA1 mutations"}"#).unwrap();
+        assert_eq!(plan.k, DEFAULT_K);
+        assert_eq!(plan.strategy, Strategy::Knn);
+        assert_eq!(plan.mode, SearchMode::Hnsw { ef: None });
+        assert_eq!(plan.seed, DEFAULT_SEED);
+        assert_eq!(plan.queries[0].id, "text");
+        assert!(plan.prompt.is_none());
+    }
+
+    #[test]
+    fn a_batch_keeps_its_order_and_options() {
+        let plan = plan(
+            r#"{"texts": ["a", "b"], "k": 3, "strategy": "random", "seed": 7, "exact": true,
+                "index": "ncbi", "prompt": {"format": "gpt-ner"}}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
+        assert_eq!(ids, ["texts[0]", "texts[1]"]);
+        assert_eq!((plan.k, plan.strategy, plan.seed), (3, Strategy::Random, 7));
+        assert_eq!(plan.mode, SearchMode::Exact);
+        assert_eq!(plan.index.as_deref(), Some("ncbi"));
+        assert_eq!(plan.prompt, Some(PromptFormat::GptNer));
+    }
+
+    #[test]
+    fn bad_requests_are_refused_with_the_right_status() {
+        assert_eq!(status("{"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(r#"{"text": "a", "texts": ["b"]}"#),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status(r#"{}"#), StatusCode::BAD_REQUEST);
+        assert_eq!(status(r#"{"texts": []}"#), StatusCode::BAD_REQUEST);
+        assert_eq!(status(r#"{"text": "a", "k": 0}"#), StatusCode::BAD_REQUEST);
+        assert_eq!(status(r#"{"text": "a", "k": 257}"#), StatusCode::BAD_REQUEST);
+        assert_eq!(status(r#"{"text": "a", "k": 256}"#), StatusCode::OK);
+        assert_eq!(status(r#"{"text": "a", "ef": 0}"#), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(r#"{"text": "a", "strategy": "nearest"}"#),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(r#"{"text": "a", "strategey": "knn"}"#),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(r#"{"text": "a", "prompt": {"format": "xml"}}"#),
+            StatusCode::BAD_REQUEST
+        );
+        let batch = serde_json::json!({ "texts": vec!["a"; 65] }).to_string();
+        assert_eq!(status(&batch), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}
