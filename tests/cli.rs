@@ -834,6 +834,18 @@ fn ncbi_test_slice(n: usize) -> PathBuf {
     path
 }
 
+/// `exemplar run` with `index`, a JSONL `test` corpus and further `options`.
+fn run_command(index: &Path, test: &Path, options: &[&str]) -> Command {
+    let mut cmd = exemplar();
+    cmd.args(["run", "--index"])
+        .arg(index)
+        .arg("--test")
+        .arg(test)
+        .args(["--format", "jsonl"])
+        .args(options);
+    cmd
+}
+
 fn run_args(server: &str, test: &Path, out: &Path, cache: &Path) -> Vec<String> {
     [
         "run",
@@ -997,24 +1009,21 @@ fn an_interrupted_run_resumes_from_the_cache_and_gives_the_same_report() {
 fn a_dry_run_writes_batch_requests_whose_answers_can_be_read_back() {
     let test = ncbi_test_slice(3);
     let out = scratch().join("dry-run");
-    stdout_of(exemplar().args([
-        "run",
-        "--index",
-        ncbi_index().to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--strategy",
-        "knn",
-        "--k",
-        "2",
-        "--prompt",
-        "list",
-        "--dry-run",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    stdout_of(&mut run_command(
+        ncbi_index(),
+        &test,
+        &[
+            "--strategy",
+            "knn",
+            "--k",
+            "2",
+            "--prompt",
+            "list",
+            "--dry-run",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
     let requests = json_lines(&std::fs::read_to_string(out.join("knn/requests.jsonl")).unwrap());
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[0]["url"], "/v1/completions");
@@ -1048,26 +1057,23 @@ fn a_dry_run_writes_batch_requests_whose_answers_can_be_read_back() {
         .collect();
     let answers_file = scratch().join("batch-output.jsonl");
     std::fs::write(&answers_file, batch).unwrap();
-    let report = json_lines(&stdout_of(exemplar().args([
-        "run",
-        "--index",
-        ncbi_index().to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--strategy",
-        "knn",
-        "--k",
-        "2",
-        "--prompt",
-        "list",
-        "--answers",
-        answers_file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ])))
+    let report = json_lines(&stdout_of(&mut run_command(
+        ncbi_index(),
+        &test,
+        &[
+            "--strategy",
+            "knn",
+            "--k",
+            "2",
+            "--prompt",
+            "list",
+            "--answers",
+            answers_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    )))
     .remove(0);
     let row = &report["strategies"][0];
     assert!(
@@ -1089,27 +1095,24 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
         .port();
     let test = ncbi_test_slice(2);
     let out = scratch().join("down");
-    let stderr = failure_of(exemplar().args([
-        "run",
-        "--index",
-        small_index().to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--strategy",
-        "random",
-        "--k",
-        "2",
-        "--retries",
-        "2",
-        "--backend",
-        &format!("http://127.0.0.1:{port}"),
-        "--out",
-        out.to_str().unwrap(),
-        "--cache",
-        scratch().join("down-cache.jsonl").to_str().unwrap(),
-    ]));
+    let stderr = failure_of(&mut run_command(
+        small_index(),
+        &test,
+        &[
+            "--strategy",
+            "random",
+            "--k",
+            "2",
+            "--retries",
+            "2",
+            "--backend",
+            &format!("http://127.0.0.1:{port}"),
+            "--out",
+            out.to_str().unwrap(),
+            "--cache",
+            scratch().join("down-cache.jsonl").to_str().unwrap(),
+        ],
+    ));
     assert!(
         stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("after 3 attempts"),
         "{stderr}"
@@ -1133,25 +1136,22 @@ fn an_http_error_body_is_reported() {
         }
     });
     let test = ncbi_test_slice(1);
-    let stderr = failure_of(exemplar().args([
-        "run",
-        "--index",
-        small_index().to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--strategy",
-        "random",
-        "--k",
-        "2",
-        "--backend",
-        &format!("http://127.0.0.1:{port}"),
-        "--out",
-        scratch().join("http-error").to_str().unwrap(),
-        "--cache",
-        scratch().join("http-error-cache.jsonl").to_str().unwrap(),
-    ]));
+    let stderr = failure_of(&mut run_command(
+        small_index(),
+        &test,
+        &[
+            "--strategy",
+            "random",
+            "--k",
+            "2",
+            "--backend",
+            &format!("http://127.0.0.1:{port}"),
+            "--out",
+            scratch().join("http-error").to_str().unwrap(),
+            "--cache",
+            scratch().join("http-error-cache.jsonl").to_str().unwrap(),
+        ],
+    ));
     assert!(
         stderr.contains("HTTP 400")
             && stderr.contains("the model is not loaded")
@@ -1164,18 +1164,15 @@ fn an_http_error_body_is_reported() {
 fn an_empty_test_file_is_refused() {
     let empty = scratch().join("empty-test.jsonl");
     std::fs::write(&empty, "").unwrap();
-    let stderr = failure_of(exemplar().args([
-        "run",
-        "--index",
-        small_index().to_str().unwrap(),
-        "--test",
-        empty.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--dry-run",
-        "--out",
-        scratch().join("empty-run").to_str().unwrap(),
-    ]));
+    let stderr = failure_of(&mut run_command(
+        small_index(),
+        &empty,
+        &[
+            "--dry-run",
+            "--out",
+            scratch().join("empty-run").to_str().unwrap(),
+        ],
+    ));
     assert!(
         stderr.contains("empty-test.jsonl") && stderr.contains("no sentences"),
         "{stderr}"
@@ -1191,23 +1188,19 @@ fn test_types_missing_from_the_index_are_reported() {
     )
     .unwrap();
     let out = scratch().join("unseen");
-    let output = exemplar()
-        .args([
-            "run",
-            "--index",
-            ncbi_index().to_str().unwrap(),
-            "--test",
-            test.to_str().unwrap(),
-            "--format",
-            "jsonl",
+    let output = run_command(
+        ncbi_index(),
+        &test,
+        &[
             "--strategy",
             "random",
             "--dry-run",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot be predicted: Chemical"), "{stderr}");
