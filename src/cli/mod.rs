@@ -2,6 +2,7 @@
 //! Each subcommand is a thin layer over the library; `--json` prints machine-
 //! readable output on stdout, everything else for people goes to stderr.
 
+mod bench;
 mod embed;
 mod eval;
 mod index;
@@ -47,6 +48,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve demonstrations (and prompts) over HTTP: POST /v1/select.
     Serve(serve::ServeArgs),
+    /// Measure retrieval: encoding throughput, search latency, QPS, recall@k.
+    Bench(bench::BenchArgs),
 }
 
 /// Which sentence encoder to use.
@@ -174,5 +177,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
         Command::Serve(args) => serve::run(args, cli.quiet),
+        Command::Bench(args) => bench::run(args, cli.quiet),
     }
 }

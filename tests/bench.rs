@@ -1,0 +1,54 @@
+//! `exemplar bench` on a small synthetic set: the report's fields exist and
+//! recall is a fraction that does not fall as ef grows.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+#[test]
+fn synthetic_bench_reports_recall_per_ef() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("exemplar")
+        .unwrap()
+        .args([
+            "bench",
+            "--synthetic",
+            "2000",
+            "--queries-n",
+            "50",
+            "--ef",
+            "16,64",
+            "--dim",
+            "32",
+            "--json",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["seed"], 42);
+    assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
+    let part = &report["parts"][0];
+    assert_eq!(part["name"], "synthetic 2000");
+    assert_eq!(part["queries"], 50);
+    assert!(part["build_vectors_per_second"].as_f64().unwrap() > 0.0);
+    let rows = part["search"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let recalls: Vec<f64> = rows.iter().map(|r| r["recall"].as_f64().unwrap()).collect();
+    for (row, recall) in rows.iter().zip(&recalls) {
+        assert!((0.0..=1.0).contains(recall), "{row}");
+        assert!(row["p50_us"].as_f64().unwrap() <= row["p99_us"].as_f64().unwrap());
+        assert!(row["qps"].as_f64().unwrap() > 0.0);
+    }
+    assert!(recalls[1] >= recalls[0], "{recalls:?}");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("bench.json")).unwrap()).unwrap();
+    assert_eq!(written["parts"][0]["search"], part["search"]);
+    let md = std::fs::read_to_string(out.path().join("bench.md")).unwrap();
+    assert!(md.contains("## synthetic 2000"), "{md}");
+}
