@@ -41,10 +41,6 @@ impl Format for List {
         "list"
     }
 
-    fn passes(&self, _types: &[String]) -> Vec<Pass> {
-        vec![Pass::all()]
-    }
-
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {
         lines_or_none(
             shown_entities(example, pass)

@@ -210,8 +210,11 @@ pub trait Format: Send + Sync {
     /// Name used on the command line and in reports (`list`, `tanl`, ...).
     fn name(&self) -> &'static str;
 
-    /// The requests one query needs: one pass for all types, or one per type.
-    fn passes(&self, types: &[String]) -> Vec<Pass>;
+    /// The requests one query needs: by default one pass for all types;
+    /// per-type formats return one per type.
+    fn passes(&self, _types: &[String]) -> Vec<Pass> {
+        vec![Pass::all()]
+    }
 
     /// The instruction (system message) for a pass: the format's template
     /// (or the user's) filled in.

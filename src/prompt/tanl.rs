@@ -25,10 +25,6 @@ impl Format for Tanl {
         "tanl"
     }
 
-    fn passes(&self, _types: &[String]) -> Vec<Pass> {
-        vec![Pass::all()]
-    }
-
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {
         mark_inline(example, pass, |mention, label| format!("[ {mention} | {label} ]"))
     }
