@@ -8,8 +8,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::dot::dot;
 use super::graph::{Graph, Layer};
-use super::vectors::{dot, Vectors};
+use super::vectors::Vectors;
 
 /// Most layers `hnsw_rs` may create (its own upper bound).
 const MAX_LAYERS: usize = 16;

@@ -9,9 +9,11 @@
 //!   graph.bin       the HNSW layers (bincode)
 //! ```
 
+mod dot;
 mod graph;
 mod hnsw;
 mod manifest;
+mod quantized;
 mod store;
 mod vectors;
 
@@ -20,11 +22,13 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use dot::{dot, kernel_name};
 pub use graph::{exact_search, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
+pub use quantized::Quantized;
 pub use store::write_file_atomically;
-pub use vectors::{dot, Vectors};
+pub use vectors::Vectors;
 
 use crate::corpus::{Corpus, Sentence};
 use crate::encoder::{embed_all, sha256_hex, Encoder, EncoderInfo, Truncation};
@@ -93,6 +97,8 @@ pub struct Index {
     manifest: Manifest,
     examples: Vec<Sentence>,
     vectors: Vectors,
+    /// 8-bit copy of `vectors` that searches walk the graph with (derived, not stored).
+    codes: Quantized,
     graph: Graph,
 }
 
@@ -152,6 +158,7 @@ impl Index {
         let index = Index {
             manifest,
             examples: corpus.sentences.clone(),
+            codes: Quantized::new(&vectors),
             vectors,
             graph,
         };
@@ -222,6 +229,7 @@ impl Index {
         Ok(Index {
             manifest,
             examples,
+            codes: Quantized::new(&vectors),
             vectors,
             graph,
         })
@@ -281,7 +289,8 @@ impl Index {
         match mode {
             SearchMode::Hnsw { ef } => {
                 let ef = ef.unwrap_or(self.manifest.hnsw.ef_search);
-                self.graph.search(&self.vectors, query, k, ef)
+                self.graph
+                    .search_quantized(&self.vectors, &self.codes, query, k, ef)
             }
             SearchMode::Exact => exact_search(&self.vectors, query, k),
         }

@@ -1,6 +1,4 @@
-//! Unit vectors stored row-major in one contiguous block, and the similarity
-//! used everywhere in exemplar: the inner product, which on L2-normalised
-//! vectors is the cosine.
+//! Unit vectors stored row-major in one contiguous block.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +20,7 @@ impl Vectors {
 
     /// Wraps `data`, which must hold a whole number of rows.
     pub fn from_flat(dim: usize, data: Vec<f32>) -> Option<Self> {
-        (dim > 0 && data.len() % dim == 0).then_some(Vectors { dim, data })
+        (dim > 0 && data.len().is_multiple_of(dim)).then_some(Vectors { dim, data })
     }
 
     /// Appends one row; panics if its length is not `dim` (a programming error:
@@ -37,11 +35,7 @@ impl Vectors {
     }
 
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,7 +60,7 @@ impl Vectors {
 
     /// Reads what [`Vectors::to_le_bytes`] wrote; `None` if the length does not fit `dim`.
     pub fn from_le_bytes(dim: usize, bytes: &[u8]) -> Option<Self> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return None;
         }
         let data = bytes
@@ -98,38 +92,9 @@ impl Vectors {
     }
 }
 
-/// Inner product of two equally long vectors. Eight independent partial sums
-/// let the compiler use SIMD lanes (a single running sum cannot be reordered).
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in chunks_a.zip(chunks_b) {
-        for lane in 0..8 {
-            sums[lane] += ca[lane] * cb[lane];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_matches_the_naive_sum() {
-        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.1).collect();
-        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.05).collect();
-        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-4);
-    }
 
     #[test]
     fn npy_header_is_aligned_and_describes_the_matrix() {
