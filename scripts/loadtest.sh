@@ -4,9 +4,12 @@
 # scripts/demo.sh does), drives POST /v1/select with wrk for DURATION seconds
 # per scenario, prints throughput, p50/p99 latency, errors and the server's
 # RSS before and after each scenario, then stops the server (SIGTERM).
+# A last "soak" scenario holds 32-sentence batches for SOAK seconds (default
+# 180) while the server's RSS is sampled every 5 s, and compares the peak RSS
+# of its first minute with that of its last minute.
 #
-#   scripts/loadtest.sh                     # 30 s per scenario
-#   DURATION=5 scripts/loadtest.sh          # a quick run
+#   scripts/loadtest.sh                     # 30 s per scenario, 180 s soak
+#   DURATION=5 SOAK=0 scripts/loadtest.sh   # a quick run, no soak
 #
 # Scenarios: single sentences one at a time (1 connection: the unloaded
 # latency), single sentences and 32-sentence batches over CONNECTIONS
@@ -19,6 +22,7 @@ DURATION="${DURATION:-30}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-8}"
 K="${K:-16}"
+SOAK="${SOAK:-180}"
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk" >&2
@@ -111,9 +115,40 @@ scenario() { # name threads connections bodies
     printf '%-22s %s rss_before=%s rss_after=%s\n' "$name" "$summary" "$before" "$(rss)"
 }
 
+# soak SECONDS: batches for SECONDS with RSS sampled every 5 s; compares the
+# peak of the first minute with the peak of the last.
+soak() {
+    local seconds="$1" samples="$work/rss.tsv" summary sampler
+    (
+        start=$SECONDS
+        while kill -0 "$server_pid" 2>/dev/null; do
+            printf '%d\t%s\n' $((SECONDS - start)) "$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")"
+            sleep 5
+        done
+    ) >"$samples" &
+    sampler=$!
+    summary="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout 35s \
+        -s "$work/post.lua" "$base" -- "$work/batch32.jsonl" | tail -n 1)"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    awk -v name="soak batch32 c$CONNECTIONS" -v summary="$summary" -v last="$((seconds - 60))" '
+        $1 <= 60 && $2 > first { first = $2 }
+        $1 >= last && $2 > final { final = $2 }
+        END {
+            if (first == 0) { printf "%-22s %s rss not sampled (server gone?)\n", name, summary; exit 1 }
+            printf "%-22s %s rss_first_minute_peak=%.0fMiB rss_last_minute_peak=%.0fMiB growth=%+.1f%%\n",
+                name, summary, first / 1024, final / 1024, 100 * (final - first) / first
+        }' "$samples"
+}
+
 scenario "single c1" 1 1 "$work/single.jsonl"
 scenario "single c$CONNECTIONS" "$THREADS" "$CONNECTIONS" "$work/single.jsonl"
 scenario "batch32 c$CONNECTIONS" "$THREADS" "$CONNECTIONS" "$work/batch32.jsonl"
+if (( SOAK >= 120 )); then
+    soak "$SOAK"
+elif (( SOAK > 0 )); then
+    echo "SOAK=$SOAK is under 120 s: no first and last minute to compare, skipped" >&2
+fi
 
 kill -TERM "$server_pid"
 wait "$server_pid" && echo "server stopped cleanly" || echo "server exited with status $?"

@@ -1,5 +1,6 @@
-//! `exemplar bench` on a small synthetic set: the report's fields exist and
-//! recall is a fraction that does not fall as ef grows.
+//! `exemplar bench` on a small synthetic set: the report's fields exist,
+//! recall is a fraction that does not fall as ef grows, and the exported
+//! vectors are the ones measured.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -23,6 +24,8 @@ fn synthetic_bench_reports_recall_per_ef() {
             "--out",
         ])
         .arg(out.path())
+        .arg("--export")
+        .arg(out.path())
         .output()
         .unwrap();
     assert!(
@@ -38,14 +41,27 @@ fn synthetic_bench_reports_recall_per_ef() {
     assert_eq!(part["queries"], 50);
     assert!(part["build_vectors_per_second"].as_f64().unwrap() > 0.0);
     let rows = part["search"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    let recalls: Vec<f64> = rows.iter().map(|r| r["recall"].as_f64().unwrap()).collect();
-    for (row, recall) in rows.iter().zip(&recalls) {
-        assert!((0.0..=1.0).contains(recall), "{row}");
-        assert!(row["p50_us"].as_f64().unwrap() <= row["p99_us"].as_f64().unwrap());
-        assert!(row["qps"].as_f64().unwrap() > 0.0);
+    let walks: Vec<&str> = rows.iter().map(|r| r["walk"].as_str().unwrap()).collect();
+    assert_eq!(walks, ["int8", "int8", "f32", "f32"]);
+    for walk in rows.chunks(2) {
+        let recalls: Vec<f64> = walk.iter().map(|r| r["recall"].as_f64().unwrap()).collect();
+        for (row, recall) in walk.iter().zip(&recalls) {
+            assert!((0.0..=1.0).contains(recall), "{row}");
+            assert!(row["p50_us"].as_f64().unwrap() <= row["p99_us"].as_f64().unwrap());
+            assert!(row["qps"].as_f64().unwrap() > 0.0);
+        }
+        assert!(recalls[1] >= recalls[0], "{recalls:?}");
+        assert!(
+            recalls[1] >= 0.9,
+            "recall@10 at ef 64 on 2000 vectors: {recalls:?}"
+        );
     }
-    assert!(recalls[1] >= recalls[0], "{recalls:?}");
+    assert_eq!(part["exported"], "synthetic-2000");
+    let base = std::fs::read(out.path().join("synthetic-2000/base.npy")).unwrap();
+    let queries = std::fs::read(out.path().join("synthetic-2000/queries.npy")).unwrap();
+    let header = String::from_utf8_lossy(&base[..128]);
+    assert!(header.contains("'shape': (2000, 32)"), "{header}");
+    assert!(String::from_utf8_lossy(&queries[..128]).contains("'shape': (50, 32)"));
     let written: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("bench.json")).unwrap()).unwrap();
     assert_eq!(written["parts"][0]["search"], part["search"]);

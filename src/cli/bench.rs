@@ -16,7 +16,8 @@ use super::{print_json, CorpusArgs, ModelArgs};
 use crate::bench::clustered_unit_vectors;
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{
-    build_graph, exact_search, write_file_atomically, Hit, HnswParams, Index, SearchMode, Vectors,
+    build_graph, exact_search, kernel_name, write_file_atomically, Hit, HnswParams, Index, Quantized,
+    SearchMode, Vectors,
 };
 
 /// Clusters of the synthetic vectors.
@@ -25,6 +26,8 @@ const CLUSTERS: usize = 100;
 const SPREAD: f32 = 0.6;
 /// Batch sizes at which encoding throughput is measured.
 const ENCODE_BATCHES: [usize; 3] = [1, 32, 256];
+/// The walk `Index::search` uses.
+const INT8: &str = "int8";
 /// Sentences encoded per batch size (at least one batch).
 const ENCODE_SENTENCES: usize = 256;
 
@@ -50,7 +53,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     k: usize,
     /// Candidate list lengths to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,96,128,160,192,256")]
     ef: Vec<usize>,
     /// Queries per part (synthetic: drawn; real: the first this many sentences).
     #[arg(long, default_value_t = 1000)]
@@ -67,6 +70,11 @@ pub struct BenchArgs {
     /// Directory to write bench.json and bench.md into.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write each part's base vectors and queries as `.npy` files into
+    /// DIR/<part>/ (`base.npy`, `queries.npy`), for `scripts/peers.sh` to run
+    /// other libraries on exactly the same vectors.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
@@ -88,12 +96,16 @@ struct Machine {
     cores: usize,
     cpu: Option<String>,
     os: String,
+    /// Instruction set of the similarity kernels picked at run time.
+    dot_kernel: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
 struct Part {
     /// `index NAME` or `synthetic N`.
     name: String,
+    /// Folder under `--export` holding this part's vectors, when exported.
+    exported: Option<String>,
     vectors: usize,
     dim: usize,
     queries: usize,
@@ -122,6 +134,9 @@ struct Throughput {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 struct SearchRow {
+    /// What the graph walk reads: `int8` codes (then exact re-scoring, as
+    /// `Index::search` does) or the full `f32` vectors.
+    walk: &'static str,
     ef: usize,
     p50_us: f64,
     p99_us: f64,
@@ -208,16 +223,16 @@ fn real_part(
         });
     }
     let query_vectors = embed_all(&encoder, &texts, None, |_| {})?.vectors;
+    let name = format!("index {}", dir.display());
+    let exported = export(args, "index", index.vectors(), &query_vectors)?;
     let k = args.k.min(index.len());
-    let search = measure_search(
-        &query_vectors,
-        k,
-        efs,
-        |q, k| index.search(q, k, SearchMode::Exact),
-        |q, k, ef| index.search(q, k, SearchMode::Hnsw { ef: Some(ef) }),
-    );
+    let truth = ground_truth(&query_vectors, k, |q, k| index.search(q, k, SearchMode::Exact));
+    let search = measure_search(INT8, &query_vectors, &truth, k, efs, |q, k, ef| {
+        index.search(q, k, SearchMode::Hnsw { ef: Some(ef) })
+    });
     Ok(Part {
-        name: format!("index {}", dir.display()),
+        name,
+        exported,
         vectors: index.len(),
         dim: index.vectors().dim(),
         queries: query_vectors.len(),
@@ -249,6 +264,7 @@ fn synthetic_part(args: &BenchArgs, n: usize, efs: &[usize], quiet: bool) -> any
         }
     }
     drop(all);
+    let exported = export(args, &format!("synthetic-{n}"), &vectors, &queries)?;
     let params = HnswParams {
         m: args.m,
         ef_construction: args.ef_construction,
@@ -262,15 +278,17 @@ fn synthetic_part(args: &BenchArgs, n: usize, efs: &[usize], quiet: bool) -> any
         eprintln!("built a graph of {n} vectors in {build_seconds:.1}s");
     }
     let k = args.k.min(n);
-    let search = measure_search(
-        &queries,
-        k,
-        efs,
-        |q, k| exact_search(&vectors, q, k),
-        |q, k, ef| graph.search(&vectors, q, k, ef),
-    );
+    let codes = Quantized::new(&vectors);
+    let truth = ground_truth(&queries, k, |q, k| exact_search(&vectors, q, k));
+    let mut search = measure_search(INT8, &queries, &truth, k, efs, |q, k, ef| {
+        graph.search_quantized(&vectors, &codes, q, k, ef)
+    });
+    search.extend(measure_search("f32", &queries, &truth, k, efs, |q, k, ef| {
+        graph.search(&vectors, q, k, ef)
+    }));
     Ok(Part {
         name: format!("synthetic {n}"),
+        exported,
         vectors: n,
         dim: args.dim,
         queries: queries.len(),
@@ -287,20 +305,46 @@ fn synthetic_part(args: &BenchArgs, n: usize, efs: &[usize], quiet: bool) -> any
     })
 }
 
-/// Per ef: single-query latency percentiles, batch QPS over all cores, recall@k
-/// against exact ground truth (computed once, in parallel).
-fn measure_search(
+/// Writes `base.npy` and `queries.npy` into `--export`/`folder`; returns the folder name.
+fn export(
+    args: &BenchArgs,
+    folder: &str,
+    base: &Vectors,
+    queries: &Vectors,
+) -> anyhow::Result<Option<String>> {
+    let Some(root) = &args.export else {
+        return Ok(None);
+    };
+    let dir = root.join(folder);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    write_file_atomically(&dir.join("base.npy"), &base.to_npy_bytes())?;
+    write_file_atomically(&dir.join("queries.npy"), &queries.to_npy_bytes())?;
+    Ok(Some(folder.to_string()))
+}
+
+/// The exact `k` nearest rows of every query (in parallel).
+fn ground_truth(
     queries: &Vectors,
     k: usize,
-    efs: &[usize],
     exact: impl Fn(&[f32], usize) -> Vec<Hit> + Sync,
+) -> Vec<Vec<u32>> {
+    (0..queries.len())
+        .into_par_iter()
+        .map(|q| exact(queries.row(q), k).iter().map(|h| h.node).collect())
+        .collect()
+}
+
+/// Per ef: single-query latency percentiles, batch QPS over all cores, and
+/// recall@k against `truth`.
+fn measure_search(
+    walk: &'static str,
+    queries: &Vectors,
+    truth: &[Vec<u32>],
+    k: usize,
+    efs: &[usize],
     approx: impl Fn(&[f32], usize, usize) -> Vec<Hit> + Sync,
 ) -> Vec<SearchRow> {
     let n = queries.len();
-    let truth: Vec<Vec<u32>> = (0..n)
-        .into_par_iter()
-        .map(|q| exact(queries.row(q), k).iter().map(|h| h.node).collect())
-        .collect();
     efs.iter()
         .map(|&ef| {
             let ef = ef.max(k);
@@ -321,6 +365,7 @@ fn measure_search(
             std::hint::black_box(total);
             let wanted: usize = truth.iter().map(Vec::len).sum();
             SearchRow {
+                walk,
                 ef,
                 p50_us: percentile(&mut micros, 50.0),
                 p99_us: percentile(&mut micros, 99.0),
@@ -352,10 +397,11 @@ fn render_markdown(report: &Report) -> String {
     let _ = writeln!(s, "# exemplar bench (exemplar {})\n", report.exemplar_version);
     let _ = writeln!(
         s,
-        "machine: {} cores, {}, {}; k = {}, seed = {}; peak RSS {}\n",
+        "machine: {} cores, {}, {}, {} kernels; k = {}, seed = {}; peak RSS {}\n",
         m.cores,
         m.cpu.as_deref().unwrap_or("cpu n/a"),
         m.os,
+        m.dot_kernel,
         report.k,
         report.seed,
         report
@@ -405,14 +451,14 @@ fn render_markdown(report: &Report) -> String {
         }
         let _ = writeln!(
             s,
-            "\n| ef | p50 µs | p99 µs | QPS (all cores) | recall@{} |\n| ---: | ---: | ---: | ---: | ---: |",
+            "\n| walk | ef | p50 µs | p99 µs | QPS (all cores) | recall@{} |\n| --- | ---: | ---: | ---: | ---: | ---: |",
             report.k
         );
         for r in &part.search {
             let _ = writeln!(
                 s,
-                "| {} | {:.1} | {:.1} | {:.0} | {:.4} |",
-                r.ef, r.p50_us, r.p99_us, r.qps, r.recall
+                "| {} | {} | {:.1} | {:.1} | {:.0} | {:.4} |",
+                r.walk, r.ef, r.p50_us, r.p99_us, r.qps, r.recall
             );
         }
         s.push('\n');
@@ -431,6 +477,7 @@ fn machine() -> Machine {
         cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         cpu,
         os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+        dot_kernel: kernel_name(),
     }
 }
 
@@ -494,11 +541,13 @@ mod tests {
                 cores: 4,
                 cpu: Some("Test CPU".into()),
                 os: "linux-x86_64".into(),
+                dot_kernel: "portable",
             },
             k: 10,
             seed: 42,
             parts: vec![Part {
                 name: "synthetic 1000".into(),
+                exported: None,
                 vectors: 1000,
                 dim: 8,
                 queries: 50,
@@ -516,6 +565,7 @@ mod tests {
                     sentences_per_second: 123.45,
                 }],
                 search: vec![SearchRow {
+                    walk: INT8,
                     ef: 16,
                     p50_us: 12.34,
                     p99_us: 56.78,
@@ -527,15 +577,21 @@ mod tests {
         };
         let md = render_markdown(&report);
         assert!(md.contains("## synthetic 1000"), "{md}");
-        assert!(md.contains("4 cores, Test CPU"), "{md}");
+        assert!(
+            md.contains("4 cores, Test CPU, linux-x86_64, portable kernels"),
+            "{md}"
+        );
         assert!(md.contains("peak RSS n/a"), "{md}");
         assert!(md.contains("seed = 42"), "{md}");
         assert!(md.contains("| 32 | 256 | 123.5 |"), "{md}");
         assert!(
-            md.contains("| ef | p50 µs | p99 µs | QPS (all cores) | recall@10 |"),
+            md.contains("| walk | ef | p50 µs | p99 µs | QPS (all cores) | recall@10 |"),
             "{md}"
         );
-        assert!(md.contains("| 16 | 12.3 | 56.8 | 10000 | 0.9500 |"), "{md}");
+        assert!(
+            md.contains("| int8 | 16 | 12.3 | 56.8 | 10000 | 0.9500 |"),
+            "{md}"
+        );
         assert!(md.contains("2000 vectors/s"), "{md}");
     }
 }
