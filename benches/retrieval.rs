@@ -6,7 +6,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use exemplar::bench::clustered_unit_vectors;
-use exemplar::index::{build_graph, exact_search, HnswParams};
+use exemplar::index::{build_graph, exact_search, HnswParams, Quantized};
 use exemplar::{Encoder, OnnxEncoder};
 
 const SEED: u64 = 42;
@@ -55,13 +55,20 @@ fn search(c: &mut Criterion) {
             ..HnswParams::default()
         },
     );
+    let codes = Quantized::new(&vectors);
     let mut group = c.benchmark_group("search_k16");
     let mut q = 0;
     for ef in [32usize, 64, 128] {
-        group.bench_function(BenchmarkId::new("hnsw_ef", ef), |b| {
+        group.bench_function(BenchmarkId::new("hnsw_f32_walk_ef", ef), |b| {
             b.iter(|| {
                 q = (q + 1) % queries.len();
                 graph.search(&vectors, queries.row(q), 16, ef)
+            })
+        });
+        group.bench_function(BenchmarkId::new("hnsw_int8_walk_ef", ef), |b| {
+            b.iter(|| {
+                q = (q + 1) % queries.len();
+                graph.search_quantized(&vectors, &codes, queries.row(q), 16, ef)
             })
         });
     }

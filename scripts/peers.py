@@ -6,7 +6,7 @@ part with exemplar's rows (read from the same run's bench.json) beside them.
 Latency is single-query (one query per call, one thread), timed around the
 library call; for the Python libraries it includes the call overhead of their
 bindings, a few microseconds. QPS is a batch of all queries over --threads.
-Recall@k is measured against exact inner-product search in float64 numpy.
+Recall@k is measured against exact inner-product search (numpy, float32).
 
 Usage: peers.py --bench DIR [--threads N] [--json OUT]   (see scripts/peers.sh)
 """
@@ -28,10 +28,15 @@ def percentile(values, p):
     return ordered[min(max(rank, 1), len(ordered)) - 1]
 
 
-def exact_truth(base, queries, k):
-    scores = queries.astype(np.float64) @ base.astype(np.float64).T
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    return [set(row.tolist()) for row in top]
+def exact_truth(base, queries, k, chunk=64):
+    """Exact top-k by inner product, a few queries at a time (a 1M-row base
+    would not fit a full query x base score matrix in memory)."""
+    truth = []
+    for start in range(0, len(queries), chunk):
+        scores = queries[start : start + chunk] @ base.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        truth += [set(row.tolist()) for row in top]
+    return truth
 
 
 def recall(found, truth):
@@ -225,12 +230,29 @@ def render(part, rows, target, threads):
     return "\n".join(lines) + "\n", ratio
 
 
+def make_peers(names, threads):
+    known = {
+        "hnswlib": lambda: Hnswlib(threads),
+        "faiss": lambda: FaissHnsw(threads),
+        "usearch": lambda: Usearch(threads),
+        "usearch-i8": lambda: Usearch(threads, "i8"),
+        "faiss-flat": lambda: FaissFlat(threads),
+    }
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        sys.exit(f"unknown --libraries {', '.join(unknown)}: choose from {', '.join(known)}")
+    return [known[n]() for n in wanted]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", required=True, help="directory with bench.json and the exported vectors")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--target", type=float, default=0.99, help="recall@k the ratio line compares at")
     parser.add_argument("--json", help="also write all rows as JSON here")
+    parser.add_argument("--libraries", default="hnswlib,faiss,usearch,usearch-i8,faiss-flat",
+                        help="comma-separated subset of the peers to run (large sets take long to build)")
     args = parser.parse_args()
 
     with open(os.path.join(args.bench, "bench.json")) as f:
@@ -248,9 +270,7 @@ def main():
         print(f"{part['name']}: exact ground truth for {len(queries)} queries", file=sys.stderr)
         truth = exact_truth(base, queries, part["k"])
         rows = exemplar_rows(part)
-        peers = (Hnswlib(args.threads), FaissHnsw(args.threads), Usearch(args.threads),
-                 Usearch(args.threads, "i8"), FaissFlat(args.threads))
-        for peer in peers:
+        for peer in make_peers(args.libraries, args.threads):
             rows += run_peer(peer, base, queries, truth, part, efs, args.threads)
         text, ratio = render(part, rows, args.target, args.threads)
         out.append(text)

@@ -9,10 +9,12 @@
 #   scripts/peers.sh                        100k synthetic 384-d vectors (seed 42)
 #   scripts/peers.sh --synthetic 1000000    any `exemplar bench` arguments
 #   OUT=runs/peers scripts/peers.sh         where bench.json, bench.md, peers.md go
+#   LIBRARIES=hnswlib,faiss scripts/peers.sh   a subset of the peers
+#   scripts/peers.sh --setup                only create the venv (scripts/test.sh does)
 #
-# Takes ~3 minutes at 100k on 2 cores (the exact ground truth and five HNSW
-# builds dominate). Measure on an otherwise idle machine: latencies of both
-# sides move with the load.
+# Takes ~5 minutes at 100k on 2 cores, ~50 at 1M (~9 GiB); the exact ground
+# truth and the HNSW builds dominate. Measure on an otherwise idle machine:
+# latencies of both sides move with the load.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ cd "$ROOT"
 OUT="${OUT:-runs/peers}"
 VENV=.cache/peers-venv
 THREADS="${THREADS:-$(nproc)}"
+LIBRARIES="${LIBRARIES:-hnswlib,faiss,usearch,usearch-i8,faiss-flat}"
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 
@@ -31,6 +34,8 @@ if [[ ! -x "$VENV/bin/python" ]] || ! cmp -s scripts/peers-requirements.txt "$VE
     cp scripts/peers-requirements.txt "$VENV/requirements.txt"
 fi
 
+[[ "${1:-}" == --setup ]] && exit 0
+
 log "building exemplar (release)"
 cargo build --release --quiet
 args=("$@")
@@ -39,4 +44,4 @@ mkdir -p "$OUT"
 log "exemplar bench ${args[*]}"
 RAYON_NUM_THREADS="$THREADS" ./target/release/exemplar bench "${args[@]}" --export "$OUT" --out "$OUT" >/dev/null
 log "peers on the same vectors ($THREADS threads)"
-"$VENV/bin/python" scripts/peers.py --bench "$OUT" --threads "$THREADS" --json "$OUT/peers.json" | tee "$OUT/peers.md"
+"$VENV/bin/python" scripts/peers.py --bench "$OUT" --threads "$THREADS" --libraries "$LIBRARIES" --json "$OUT/peers.json" | tee "$OUT/peers.md"

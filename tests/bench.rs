@@ -2,13 +2,16 @@
 //! recall is a fraction that does not fall as ef grows, and the exported
 //! vectors are the ones measured.
 
+use std::path::Path;
+use std::process::Output;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
-#[test]
-fn synthetic_bench_reports_recall_per_ef() {
-    let out = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("exemplar")
+/// `exemplar bench --json` on 2,000 synthetic 32-d vectors and 50 queries,
+/// writing its report and the exported vectors into `out`.
+fn bench_small_synthetic(out: &Path) -> Output {
+    Command::cargo_bin("exemplar")
         .unwrap()
         .args([
             "bench",
@@ -20,14 +23,20 @@ fn synthetic_bench_reports_recall_per_ef() {
             "16,64",
             "--dim",
             "32",
-            "--json",
-            "--out",
         ])
-        .arg(out.path())
+        .arg("--json")
+        .arg("--out")
+        .arg(out)
         .arg("--export")
-        .arg(out.path())
+        .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn synthetic_bench_reports_recall_per_ef() {
+    let out = tempfile::tempdir().unwrap();
+    let output = bench_small_synthetic(out.path());
     assert!(
         output.status.success(),
         "{}",
@@ -67,4 +76,44 @@ fn synthetic_bench_reports_recall_per_ef() {
     assert_eq!(written["parts"][0]["search"], part["search"]);
     let md = std::fs::read_to_string(out.path().join("bench.md")).unwrap();
     assert!(md.contains("## synthetic 2000"), "{md}");
+}
+
+/// `scripts/peers.py` (in the venv `scripts/test.sh` creates) runs real peers
+/// on the vectors `exemplar bench --export` wrote and ends with the ratio line.
+#[test]
+fn peers_script_compares_on_the_exported_vectors() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".cache/peers-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/peers.sh --setup (scripts/test.sh does)",
+        python.display()
+    );
+    let out = tempfile::tempdir().unwrap();
+    assert!(bench_small_synthetic(out.path()).status.success());
+    let output = std::process::Command::new(&python)
+        .arg(root.join("scripts/peers.py"))
+        .arg("--bench")
+        .arg(out.path())
+        .args(["--threads", "1", "--libraries", "hnswlib,faiss-flat"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = |library: &str| stdout.lines().filter(|l| l.starts_with(library)).count();
+    assert_eq!(rows("| exemplar | "), 2, "{stdout}");
+    assert_eq!(rows("| exemplar (f32 walk) | "), 2, "{stdout}");
+    assert_eq!(rows("| hnswlib "), 2, "{stdout}");
+    assert_eq!(rows("| faiss IndexFlatIP (exact) "), 1, "{stdout}");
+    // The exact search's recall is 1: the ground truth is computed independently of exemplar.
+    assert!(stdout.contains("| exact | 1.0000 |"), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("ratio exemplar/fastest-peer p50 at recall@10>=0.99: "),
+        "{stdout}"
+    );
 }

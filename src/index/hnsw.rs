@@ -106,7 +106,8 @@ fn freeze(hnsw: &Hnsw<f32, UnitCosine>, n: usize, order: &[usize]) -> Graph {
 
 #[cfg(test)]
 mod tests {
-    use super::super::graph::exact_search;
+    use super::super::graph::{exact_search, Hit};
+    use super::super::quantized::Quantized;
     use super::*;
 
     fn clustered_vectors(n: usize, dim: usize, seed: u64) -> Vectors {
@@ -153,6 +154,37 @@ mod tests {
         println!("recall@10 frozen {ours:.4} hnsw_rs {theirs:.4}");
         assert!(ours >= 0.99, "frozen recall {ours}");
         assert!(ours >= theirs - 0.005, "frozen {ours} vs hnsw_rs {theirs}");
+    }
+
+    #[test]
+    fn the_quantized_walk_finds_what_the_f32_walk_finds_with_exact_similarities() {
+        let seed = 9;
+        println!("seed {seed}");
+        let vectors = clustered_vectors(4000, 64, seed);
+        let queries = clustered_vectors(200, 64, seed + 1);
+        let graph = build_graph(&vectors, &HnswParams::default());
+        let codes = Quantized::new(&vectors);
+        let (mut f32_recall, mut int8_recall) = (0.0, 0.0);
+        for q in 0..queries.len() {
+            let query = queries.row(q);
+            let truth: Vec<u32> = exact_search(&vectors, query, 10).iter().map(|h| h.node).collect();
+            let full = graph.search(&vectors, query, 10, 200);
+            let coarse = graph.search_quantized(&vectors, &codes, query, 10, 200);
+            for hit in &coarse {
+                assert_eq!(hit.similarity, dot(query, vectors.row(hit.node as usize)));
+            }
+            assert!(coarse.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+            let nodes = |hits: &[Hit]| hits.iter().map(|h| h.node).collect::<Vec<_>>();
+            f32_recall += recall(&nodes(&full), &truth);
+            int8_recall += recall(&nodes(&coarse), &truth);
+        }
+        let (f32_recall, int8_recall) = (f32_recall / 200.0, int8_recall / 200.0);
+        println!("recall@10 f32 walk {f32_recall:.4}, int8 walk {int8_recall:.4}");
+        assert!(
+            int8_recall >= f32_recall - 0.005,
+            "int8 {int8_recall} vs f32 {f32_recall}"
+        );
+        assert!(int8_recall >= 0.95, "int8 walk recall {int8_recall}");
     }
 
     #[test]
