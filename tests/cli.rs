@@ -3,64 +3,19 @@
 //! `data/`, and `../shared/data` where a test needs more.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
+mod common;
+use common::{binary, exemplar, failure_of, json_lines, repo, scratch, stdout_of};
+
 use serde_json::Value;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary, run from the repository root so `models/` is found.
-fn exemplar() -> Command {
-    let mut cmd = Command::cargo_bin("exemplar").expect("binary built");
-    cmd.current_dir(repo()).arg("--quiet");
-    cmd
-}
-
-/// Runs a command that must succeed and returns its stdout.
-fn stdout_of(cmd: &mut Command) -> String {
-    let output = cmd.output().expect("runs");
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8 stdout")
-}
-
-/// Runs a command that must fail cleanly (exit 1, not a panic) and returns its stderr.
-fn failure_of(cmd: &mut Command) -> String {
-    let output = cmd.output().expect("runs");
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "expected a clean failure, got {:?}; stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
-fn scratch() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The NCBI-disease training index, built once per test run.
 fn ncbi_index() -> &'static Path {
     static INDEX: OnceLock<PathBuf> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let out = scratch().join("ncbi-train");
+        let out = scratch("cli").join("ncbi-train");
         stdout_of(
             exemplar()
                 .args([
@@ -81,7 +36,7 @@ fn ncbi_index() -> &'static Path {
 fn small_index() -> &'static Path {
     static INDEX: OnceLock<PathBuf> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let dir = scratch();
+        let dir = scratch("cli");
         let corpus = dir.join("small.jsonl");
         std::fs::write(&corpus, first_sentences_as_jsonl(40)).unwrap();
         let out = dir.join("small");
@@ -149,13 +104,11 @@ fn embeddings_agree_with_the_python_reference() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    let dir = scratch();
+    let dir = scratch("cli");
     let input = dir.join("reference.txt");
     std::fs::write(&input, sentences.join("\n")).unwrap();
     let out = dir.join("reference.npy");
-    let output = Command::cargo_bin("exemplar")
-        .unwrap()
-        .current_dir(repo())
+    let output = binary()
         .args(["embed", "--format", "text", "--input"])
         .arg(&input)
         .arg("--out")
@@ -284,7 +237,7 @@ fn knn_demonstrations_put_the_most_similar_last() {
 
 #[test]
 fn hnsw_and_exact_search_choose_the_same_demonstrations() {
-    let dir = scratch();
+    let dir = scratch("cli");
     let queries = dir.join("queries.jsonl");
     std::fs::write(&queries, first_sentences_as_jsonl(25)).unwrap();
     let args = [
@@ -310,7 +263,7 @@ fn hnsw_and_exact_search_choose_the_same_demonstrations() {
 
 #[test]
 fn a_query_from_the_index_does_not_get_itself_as_a_demonstration() {
-    let dir = scratch();
+    let dir = scratch("cli");
     let queries = dir.join("own.jsonl");
     std::fs::write(&queries, first_sentences_as_jsonl(5)).unwrap();
     for strategy in ["knn", "random"] {
@@ -370,7 +323,7 @@ fn random_demonstrations_are_reproducible_from_their_seed() {
 
 #[test]
 fn two_builds_with_the_same_seed_are_identical() {
-    let dir = scratch();
+    let dir = scratch("cli");
     let corpus = dir.join("seeded.jsonl");
     std::fs::write(&corpus, first_sentences_as_jsonl(300)).unwrap();
     let build = |name: &str, seed: &str| {
@@ -408,7 +361,7 @@ fn a_reloaded_index_answers_exactly_as_the_built_one() {
     )
     .unwrap();
     let (mut built, _) = Index::build(&corpus, Vec::new(), &encoder, &BuildOptions::default()).unwrap();
-    let dir = scratch().join("reload");
+    let dir = scratch("cli").join("reload");
     built.save(&dir).unwrap();
     let reloaded = Index::open(&dir).unwrap();
     let queries = encoder
@@ -428,7 +381,7 @@ fn brat_documents_are_indexed_by_sentence() {
         println!("skipped: {} is absent", batch.display());
         return;
     }
-    let out = scratch().join("medqa-batch1");
+    let out = scratch("cli").join("medqa-batch1");
     let info = json_lines(&stdout_of(
         exemplar()
             .args(["index", "build", "--format", "brat", "--json", "--out"])
@@ -453,7 +406,7 @@ fn brat_documents_are_indexed_by_sentence() {
 fn assert_build_refused(file_name: &str, content: &[u8], format: &str, expected: &[&str]) {
     let index = small_index();
     let before = std::fs::read(index.join("manifest.json")).unwrap();
-    let dir = scratch().join(format!("bad-{file_name}"));
+    let dir = scratch("cli").join(format!("bad-{file_name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join(file_name);
     std::fs::write(&input, content).unwrap();
@@ -532,7 +485,7 @@ fn non_utf8_bytes_are_refused_with_their_line() {
 
 #[test]
 fn a_missing_model_file_is_named() {
-    let empty_model = scratch().join("empty-model");
+    let empty_model = scratch("cli").join("empty-model");
     std::fs::create_dir_all(&empty_model).unwrap();
     let stderr = failure_of(
         exemplar()
@@ -550,9 +503,7 @@ fn a_missing_model_file_is_named() {
 #[test]
 fn an_overlong_sentence_is_truncated_with_a_warning() {
     let long = "The patient developed hereditary nonpolyposis colorectal cancer . ".repeat(60);
-    let output = Command::cargo_bin("exemplar")
-        .unwrap()
-        .current_dir(repo())
+    let output = binary()
         .args(["select", "--index"])
         .arg(small_index())
         .args(["--text", &long, "--k", "3", "--json"])
@@ -589,7 +540,7 @@ fn an_index_built_with_another_model_is_refused() {
 
 /// Copies the small index and damages one file with `damage`.
 fn damaged_copy(name: &str, damage: impl FnOnce(&Path)) -> PathBuf {
-    let copy = scratch().join(format!("damaged-{name}"));
+    let copy = scratch("cli").join(format!("damaged-{name}"));
     let _ = std::fs::remove_dir_all(&copy);
     std::fs::create_dir_all(&copy).unwrap();
     for entry in std::fs::read_dir(small_index()).unwrap() {
@@ -659,8 +610,8 @@ fn select_needs_a_query() {
 
 #[test]
 fn an_interrupted_build_resumes_and_gives_the_same_index() {
-    let out = scratch().join("interrupted");
-    let partial = scratch().join(".interrupted.partial");
+    let out = scratch("cli").join("interrupted");
+    let partial = scratch("cli").join(".interrupted.partial");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exemplar"))
         .current_dir(repo())
         .args([
@@ -817,7 +768,7 @@ fn f1(tp: usize, npred: usize, ngold: usize) -> f64 {
 
 /// The first `n` NCBI-disease test sentences as JSONL with their gold entities.
 fn ncbi_test_slice(n: usize) -> PathBuf {
-    let path = scratch().join(format!("ncbi-test-{n}.jsonl"));
+    let path = scratch("cli").join(format!("ncbi-test-{n}.jsonl"));
     let corpus = exemplar::corpus::read(
         &repo().join("data/ncbi-disease/test.tsv"),
         exemplar::Format::Conll,
@@ -882,8 +833,8 @@ fn run_args(server: &str, test: &Path, out: &Path, cache: &Path) -> Vec<String> 
 fn few_shot_ner_end_to_end_with_a_real_llm() {
     let Some(server) = llama() else { return };
     let test = ncbi_test_slice(6);
-    let out = scratch().join("run-e2e");
-    let cache = scratch().join("run-e2e-cache.jsonl");
+    let out = scratch("cli").join("run-e2e");
+    let cache = scratch("cli").join("run-e2e-cache.jsonl");
     let _ = std::fs::remove_file(&cache);
     let report = json_lines(&stdout_of(exemplar().args(run_args(
         &server.url(),
@@ -951,9 +902,9 @@ fn few_shot_ner_end_to_end_with_a_real_llm() {
 fn an_interrupted_run_resumes_from_the_cache_and_gives_the_same_report() {
     let Some(server) = llama() else { return };
     let test = ncbi_test_slice(8);
-    let cache = scratch().join("resume-cache.jsonl");
+    let cache = scratch("cli").join("resume-cache.jsonl");
     let _ = std::fs::remove_file(&cache);
-    let first = scratch().join("resume-first");
+    let first = scratch("cli").join("resume-first");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exemplar"))
         .current_dir(repo())
         .arg("--quiet")
@@ -993,7 +944,7 @@ fn an_interrupted_run_resumes_from_the_cache_and_gives_the_same_report() {
     assert!(stderr.contains(&expected), "expected {expected:?} in {stderr}");
     assert_eq!(answered(), 16, "no request was made twice");
 
-    let second = scratch().join("resume-second");
+    let second = scratch("cli").join("resume-second");
     let output = exemplar()
         .args(run_args(&server.url(), &test, &second, &cache))
         .output()
@@ -1008,7 +959,7 @@ fn an_interrupted_run_resumes_from_the_cache_and_gives_the_same_report() {
 #[test]
 fn a_dry_run_writes_batch_requests_whose_answers_can_be_read_back() {
     let test = ncbi_test_slice(3);
-    let out = scratch().join("dry-run");
+    let out = scratch("cli").join("dry-run");
     stdout_of(&mut run_command(
         ncbi_index(),
         &test,
@@ -1055,7 +1006,7 @@ fn a_dry_run_writes_batch_requests_whose_answers_can_be_read_back() {
                 + "\n"
         })
         .collect();
-    let answers_file = scratch().join("batch-output.jsonl");
+    let answers_file = scratch("cli").join("batch-output.jsonl");
     std::fs::write(&answers_file, batch).unwrap();
     let report = json_lines(&stdout_of(&mut run_command(
         ncbi_index(),
@@ -1094,7 +1045,7 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
         .unwrap()
         .port();
     let test = ncbi_test_slice(2);
-    let out = scratch().join("down");
+    let out = scratch("cli").join("down");
     let stderr = failure_of(&mut run_command(
         small_index(),
         &test,
@@ -1110,7 +1061,7 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
             "--out",
             out.to_str().unwrap(),
             "--cache",
-            scratch().join("down-cache.jsonl").to_str().unwrap(),
+            scratch("cli").join("down-cache.jsonl").to_str().unwrap(),
         ],
     ));
     assert!(
@@ -1147,9 +1098,9 @@ fn an_http_error_body_is_reported() {
             "--backend",
             &format!("http://127.0.0.1:{port}"),
             "--out",
-            scratch().join("http-error").to_str().unwrap(),
+            scratch("cli").join("http-error").to_str().unwrap(),
             "--cache",
-            scratch().join("http-error-cache.jsonl").to_str().unwrap(),
+            scratch("cli").join("http-error-cache.jsonl").to_str().unwrap(),
         ],
     ));
     assert!(
@@ -1162,7 +1113,7 @@ fn an_http_error_body_is_reported() {
 
 #[test]
 fn an_empty_test_file_is_refused() {
-    let empty = scratch().join("empty-test.jsonl");
+    let empty = scratch("cli").join("empty-test.jsonl");
     std::fs::write(&empty, "").unwrap();
     let stderr = failure_of(&mut run_command(
         small_index(),
@@ -1170,7 +1121,7 @@ fn an_empty_test_file_is_refused() {
         &[
             "--dry-run",
             "--out",
-            scratch().join("empty-run").to_str().unwrap(),
+            scratch("cli").join("empty-run").to_str().unwrap(),
         ],
     ));
     assert!(
@@ -1181,13 +1132,13 @@ fn an_empty_test_file_is_refused() {
 
 #[test]
 fn test_types_missing_from_the_index_are_reported() {
-    let test = scratch().join("chemicals.jsonl");
+    let test = scratch("cli").join("chemicals.jsonl");
     std::fs::write(
         &test,
         r#"{"text": "Aspirin reduced fever .", "entities": [{"start": 0, "end": 7, "type": "Chemical"}]}"#,
     )
     .unwrap();
-    let out = scratch().join("unseen");
+    let out = scratch("cli").join("unseen");
     let output = run_command(
         ncbi_index(),
         &test,

@@ -12,34 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use ureq::Agent;
 
-const BIN: &str = env!("CARGO_BIN_EXE_exemplar");
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The binary, run from the repository root so `models/` is found.
-fn exemplar() -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(repo()).arg("--quiet");
-    cmd
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let output = cmd.output().expect("runs");
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8 stdout")
-}
+mod common;
+use common::{exemplar, json_lines, repo, scratch, stdout_of};
 
 /// The first `n` sentences of an NCBI-disease split, as JSONL with their entities.
 fn sentences_as_jsonl(split: &str, n: usize) -> String {
@@ -73,7 +47,7 @@ fn texts_of(jsonl: &str) -> Vec<String> {
 fn index() -> &'static Path {
     static INDEX: OnceLock<PathBuf> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let dir = scratch();
+        let dir = scratch("serve");
         let corpus = dir.join("train200.jsonl");
         std::fs::write(&corpus, sentences_as_jsonl("train.tsv", 200)).unwrap();
         let out = dir.join("ncbi-small");
@@ -181,13 +155,6 @@ fn agent() -> Agent {
         .into()
 }
 
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
 /// Demonstrations equal up to float noise in the scores.
 fn assert_same_demos(served: &Value, cli: &Value) {
     let (served, cli) = (served.as_array().unwrap(), cli.as_array().unwrap());
@@ -206,7 +173,7 @@ fn assert_same_demos(served: &Value, cli: &Value) {
 #[test]
 fn selections_equal_exemplar_select_and_prompts_are_rendered() {
     let server = Server::start(2, &[]);
-    let dir = scratch();
+    let dir = scratch("serve");
 
     // One sentence, defaults: as `select --text`.
     let text = "Germline BRCA1 mutations cause breast and ovarian cancer .";
