@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{binary, exemplar, failure_of, json_lines, repo, scratch, stdout_of};
+use common::{binary, exemplar, failure_of, json_lines, repo, scratch, sentences_as_jsonl, stdout_of};
 
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ fn small_index() -> &'static Path {
     INDEX.get_or_init(|| {
         let dir = scratch("cli");
         let corpus = dir.join("small.jsonl");
-        std::fs::write(&corpus, first_sentences_as_jsonl(40)).unwrap();
+        std::fs::write(&corpus, sentences_as_jsonl("devel.tsv", 40)).unwrap();
         let out = dir.join("small");
         stdout_of(
             exemplar()
@@ -48,22 +48,6 @@ fn small_index() -> &'static Path {
         );
         out
     })
-}
-
-/// The first `n` NCBI-disease development sentences as JSONL, with their entities.
-fn first_sentences_as_jsonl(n: usize) -> String {
-    let corpus = exemplar::corpus::read(
-        &repo().join("data/ncbi-disease/devel.tsv"),
-        exemplar::Format::Conll,
-        &Default::default(),
-    )
-    .unwrap();
-    corpus
-        .sentences
-        .iter()
-        .take(n)
-        .map(|s| serde_json::json!({ "text": s.text, "entities": s.entities }).to_string() + "\n")
-        .collect()
 }
 
 fn manifest(index: &Path) -> Value {
@@ -239,7 +223,7 @@ fn knn_demonstrations_put_the_most_similar_last() {
 fn hnsw_and_exact_search_choose_the_same_demonstrations() {
     let dir = scratch("cli");
     let queries = dir.join("queries.jsonl");
-    std::fs::write(&queries, first_sentences_as_jsonl(25)).unwrap();
+    std::fs::write(&queries, sentences_as_jsonl("devel.tsv", 25)).unwrap();
     let args = [
         "--input",
         queries.to_str().unwrap(),
@@ -265,7 +249,7 @@ fn hnsw_and_exact_search_choose_the_same_demonstrations() {
 fn a_query_from_the_index_does_not_get_itself_as_a_demonstration() {
     let dir = scratch("cli");
     let queries = dir.join("own.jsonl");
-    std::fs::write(&queries, first_sentences_as_jsonl(5)).unwrap();
+    std::fs::write(&queries, sentences_as_jsonl("devel.tsv", 5)).unwrap();
     for strategy in ["knn", "random"] {
         let args = [
             "--input",
@@ -325,7 +309,7 @@ fn random_demonstrations_are_reproducible_from_their_seed() {
 fn two_builds_with_the_same_seed_are_identical() {
     let dir = scratch("cli");
     let corpus = dir.join("seeded.jsonl");
-    std::fs::write(&corpus, first_sentences_as_jsonl(300)).unwrap();
+    std::fs::write(&corpus, sentences_as_jsonl("devel.tsv", 300)).unwrap();
     let build = |name: &str, seed: &str| {
         let out = dir.join(name);
         stdout_of(

@@ -13,23 +13,7 @@ use serde_json::{json, Value};
 use ureq::Agent;
 
 mod common;
-use common::{exemplar, json_lines, repo, scratch, stdout_of};
-
-/// The first `n` sentences of an NCBI-disease split, as JSONL with their entities.
-fn sentences_as_jsonl(split: &str, n: usize) -> String {
-    let corpus = exemplar::corpus::read(
-        &repo().join("data/ncbi-disease").join(split),
-        exemplar::Format::Conll,
-        &Default::default(),
-    )
-    .unwrap();
-    corpus
-        .sentences
-        .iter()
-        .take(n)
-        .map(|s| json!({ "text": s.text, "entities": s.entities }).to_string() + "\n")
-        .collect()
-}
+use common::{exemplar, json_lines, scratch, sentences_as_jsonl, stdout_of};
 
 fn texts_of(jsonl: &str) -> Vec<String> {
     jsonl

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,4 +62,20 @@ pub fn scratch(prefix: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{prefix}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The first `n` sentences of an NCBI-disease split, as JSONL with their entities.
+pub fn sentences_as_jsonl(split: &str, n: usize) -> String {
+    let corpus = exemplar::corpus::read(
+        &repo().join("data/ncbi-disease").join(split),
+        exemplar::Format::Conll,
+        &Default::default(),
+    )
+    .unwrap();
+    corpus
+        .sentences
+        .iter()
+        .take(n)
+        .map(|s| json!({ "text": s.text, "entities": s.entities }).to_string() + "\n")
+        .collect()
 }
