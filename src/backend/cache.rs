@@ -72,7 +72,7 @@ impl<B: Backend> Cached<B> {
             key: key.clone(),
             answer: answer.clone(),
         })
-        .map_err(|e| Error::InvalidInput(format!("cannot serialise an answer: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot serialise an answer: {e}")))?;
         line.push('\n');
         {
             // A kill between lines loses at most the answers in flight.

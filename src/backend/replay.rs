@@ -42,7 +42,11 @@ impl Replay {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut answers = HashMap::new();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let bad = |message: String| Error::corpus_at(path, n + 1, message);
+            let bad = |message: String| Error::Answers {
+                path: path.to_path_buf(),
+                line: n + 1,
+                message,
+            };
             let value: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
             let id = value["custom_id"]
                 .as_str()

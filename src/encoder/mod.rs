@@ -139,8 +139,8 @@ pub fn embed_all(
     let mut vectors = Vectors::new(dim);
     for row in &rows {
         if row.len() != dim {
-            return Err(crate::error::Error::Model {
-                path: encoder.info().id.clone().into(),
+            return Err(crate::error::Error::Encoder {
+                model: encoder.info().id.clone(),
                 message: format!("returned a vector of {} values, expected {dim}", row.len()),
             });
         }

@@ -126,8 +126,8 @@ impl OnnxEncoder {
         self.tokenizer
             .encode(text, true)
             .map(|encoding| encoding.len())
-            .map_err(|e| Error::Model {
-                path: "tokenizer.json".into(),
+            .map_err(|e| Error::Encoder {
+                model: self.info.id.clone(),
                 message: format!("cannot tokenise {text:?}: {e}"),
             })
     }
@@ -141,8 +141,8 @@ impl OnnxEncoder {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         };
-        session.embed(texts, Some(texts.len())).map_err(|e| Error::Model {
-            path: self.info.id.clone().into(),
+        session.embed(texts, Some(texts.len())).map_err(|e| Error::Encoder {
+            model: self.info.id.clone(),
             message: format!("inference failed: {e}"),
         })
     }

@@ -104,7 +104,7 @@ pub struct Index {
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     bincode::serde::encode_to_vec(value, bincode::config::standard())
-        .map_err(|e| Error::InvalidInput(format!("cannot serialise the index: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot serialise the index: {e}")))
 }
 
 fn unix_now() -> u64 {
@@ -190,7 +190,7 @@ impl Index {
             .collect();
         self.manifest.corpus.sha256 = self.manifest.files[EXAMPLES].sha256.clone();
         let manifest = serde_json::to_vec_pretty(&self.manifest)
-            .map_err(|e| Error::InvalidInput(format!("cannot serialise the manifest: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot serialise the manifest: {e}")))?;
         let mut all = files;
         all.push((store::MANIFEST, manifest));
         store::write_dir_atomically(dir, &all)

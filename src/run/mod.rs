@@ -170,7 +170,7 @@ pub fn generate(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.concurrency.max(1))
         .build()
-        .map_err(|e| Error::InvalidInput(format!("cannot start {} workers: {e}", settings.concurrency)))?;
+        .map_err(|e| Error::Internal(format!("cannot start {} workers: {e}", settings.concurrency)))?;
     let format = settings.format.format();
     pool.install(|| {
         planned

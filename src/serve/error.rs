@@ -49,9 +49,9 @@ impl ApiError {
 
 impl From<crate::Error> for ApiError {
     fn from(error: crate::Error) -> Self {
-        match error {
-            crate::Error::InvalidInput(message) => ApiError::BadRequest(message),
-            other => ApiError::Internal(other.to_string()),
+        match error.kind() {
+            crate::error::ErrorKind::BadInput => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::Internal(error.to_string()),
         }
     }
 }
@@ -77,6 +77,8 @@ mod tests {
         }
         .into();
         assert_eq!(model.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let internal: ApiError = crate::Error::Internal("cannot serialise".into()).into();
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(ApiError::Timeout(30).status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }
