@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{binary, exemplar, failure_of, json_lines, repo, scratch, sentences_as_jsonl, stdout_of};
+use common::{binary, exemplar, failure_of, failure_with, json_lines, repo, scratch, sentences_as_jsonl, stdout_of};
 
 use serde_json::Value;
 
@@ -471,12 +471,13 @@ fn non_utf8_bytes_are_refused_with_their_line() {
 fn a_missing_model_file_is_named() {
     let empty_model = scratch("cli").join("empty-model");
     std::fs::create_dir_all(&empty_model).unwrap();
-    let stderr = failure_of(
+    let stderr = failure_with(
         exemplar()
             .args(["select", "--index"])
             .arg(small_index())
             .args(["--text", QUERY, "--model"])
             .arg(&empty_model),
+        3,
     );
     assert!(
         stderr.contains("model.onnx") && stderr.contains("setup.sh"),
@@ -1030,7 +1031,7 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
         .port();
     let test = ncbi_test_slice(2);
     let out = scratch("cli").join("down");
-    let stderr = failure_of(&mut run_command(
+    let stderr = failure_with(&mut run_command(
         small_index(),
         &test,
         &[
@@ -1047,7 +1048,7 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
             "--cache",
             scratch("cli").join("down-cache.jsonl").to_str().unwrap(),
         ],
-    ));
+    ), 3);
     assert!(
         stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("after 3 attempts"),
         "{stderr}"
@@ -1071,7 +1072,7 @@ fn an_http_error_body_is_reported() {
         }
     });
     let test = ncbi_test_slice(1);
-    let stderr = failure_of(&mut run_command(
+    let stderr = failure_with(&mut run_command(
         small_index(),
         &test,
         &[
@@ -1086,7 +1087,7 @@ fn an_http_error_body_is_reported() {
             "--cache",
             scratch("cli").join("http-error-cache.jsonl").to_str().unwrap(),
         ],
-    ));
+    ), 3);
     assert!(
         stderr.contains("HTTP 400")
             && stderr.contains("the model is not loaded")

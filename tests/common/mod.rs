@@ -36,13 +36,20 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
 
-/// Runs a command that must fail cleanly (exit 1, not a panic) and returns its stderr.
+/// Runs a command that must fail cleanly on bad input (exit 2, not a panic)
+/// and returns its stderr.
 pub fn failure_of(cmd: &mut Command) -> String {
+    failure_with(cmd, 2)
+}
+
+/// Runs a command that must fail cleanly with exit `code` (1: a check not met,
+/// 2: bad input, 3: an environment or internal fault) and returns its stderr.
+pub fn failure_with(cmd: &mut Command, code: i32) -> String {
     let output = cmd.output().expect("runs");
     assert_eq!(
         output.status.code(),
-        Some(1),
-        "expected a clean failure, got {:?}; stderr: {}",
+        Some(code),
+        "expected a clean failure with exit {code}, got {:?}; stderr: {}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
