@@ -60,6 +60,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod names;
 mod progress;
 pub mod prompt;
 pub mod run;

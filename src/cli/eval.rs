@@ -23,7 +23,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pred: PathBuf,
     /// Format of the predictions (--scheme and --skip-invalid-spans apply too).
-    #[arg(long, value_enum, default_value = "jsonl")]
+    #[arg(long, value_parser = super::choice::<Format>(), default_value = "jsonl")]
     pred_format: Format,
     /// Print the report as one JSON object: {"strict", "relaxed", "sentences"}.
     #[arg(long)]

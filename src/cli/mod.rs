@@ -17,6 +17,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
+use crate::names::Named;
 use crate::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
@@ -62,7 +63,7 @@ struct ModelArgs {
     #[arg(long)]
     ort_lib: Option<PathBuf>,
     /// Pooling, overriding the model directory's config.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Pooling>())]
     pooling: Option<Pooling>,
     /// Maximum input length in word pieces, overriding the model directory's config.
     #[arg(long)]
@@ -96,10 +97,10 @@ impl ModelArgs {
 #[derive(Debug, Clone, Args)]
 struct CorpusArgs {
     /// Format of the input.
-    #[arg(long, value_enum, default_value = "conll")]
+    #[arg(long, value_parser = choice::<Format>(), default_value = "conll")]
     format: Format,
     /// CoNLL tag scheme: `auto` reads IOB2 and BIOES, `iob1` accepts I- opening an entity.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_parser = choice::<TagScheme>(), default_value = "auto")]
     scheme: TagScheme,
     /// BRAT: drop entities whose offsets fall outside the text, with a warning, instead of failing.
     #[arg(long)]
@@ -116,6 +117,14 @@ impl CorpusArgs {
         report_warnings(&corpus);
         Ok(corpus)
     }
+}
+
+/// The value parser of a closed set of choices: its names, each with its help.
+fn choice<T: Named>() -> impl clap::builder::TypedValueParser<Value = T> {
+    let values = T::ALL
+        .iter()
+        .map(|choice| clap::builder::PossibleValue::new(choice.name()).help(choice.help()));
+    clap::builder::PossibleValuesParser::new(values).try_map(|name| T::from_name(&name))
 }
 
 /// Prints what the readers noticed (the first few, then a count).

@@ -13,6 +13,7 @@ use crate::backend::{batch_request_line, Api, Cached, OpenAi, OpenAiConfig, Repl
 use crate::corpus::{Sentence, Span};
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{write_file_atomically, Index, SearchMode};
+use crate::names::Named;
 use crate::prompt::{self, load_definitions, PromptFormat};
 use crate::run::{self, entity_types, predictions, unseen_types, Planned, Report, Settings};
 use crate::select::{Strategy, DEFAULT_K};
@@ -31,7 +32,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "tanl")]
     prompt: PromptFormat,
     /// Selection strategies to compare, comma-separated; the first is compared with each other.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "knn,random")]
+    #[arg(long, value_parser = super::choice::<Strategy>(), value_delimiter = ',', default_value = "knn,random")]
     strategy: Vec<Strategy>,
     /// Demonstrations per prompt.
     #[arg(long, default_value_t = DEFAULT_K)]
@@ -255,7 +256,7 @@ fn jsonl<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> anyhow::Res
 }
 
 fn strategy_dir(out: &Path, planned: &Planned) -> anyhow::Result<PathBuf> {
-    let dir = out.join(format!("{:?}", planned.strategy).to_lowercase());
+    let dir = out.join(planned.strategy.name());
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }

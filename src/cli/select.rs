@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
+use super::{choice, print_json, report_truncation, CorpusArgs, ModelArgs};
 use crate::corpus::Example;
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{Index, SearchMode};
@@ -32,7 +32,7 @@ pub struct SelectArgs {
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
     /// Selection strategy.
-    #[arg(long, value_enum, default_value = "knn")]
+    #[arg(long, value_parser = choice::<Strategy>(), default_value = "knn")]
     strategy: Strategy,
     /// Exhaustive search instead of HNSW (slow; for checking).
     #[arg(long)]

@@ -108,29 +108,34 @@ impl From<&Sentence> for Example {
     }
 }
 
-/// Input formats exemplar reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// `token<TAB>tag` lines, blank line between sentences (IOB2, BIOES, IOB1).
-    Conll,
-    /// BRAT standoff: a directory (searched recursively) or `.txt` files with `.ann` beside them.
-    Brat,
-    /// One JSON object a line: `{"text": ..., "entities": [{"start", "end", "type"}]}`.
-    Jsonl,
-    /// Plain text, one sentence a line, no annotations.
-    Text,
+crate::named! {
+    /// Input formats exemplar reads.
+    pub enum Format: "corpus format" {
+        /// `token<TAB>tag` lines, blank line between sentences (IOB2, BIOES, IOB1).
+        Conll => "conll",
+        /// BRAT standoff: a directory (searched recursively) or `.txt` files with `.ann` beside them.
+        Brat => "brat",
+        /// One JSON object a line: `{"text": ..., "entities": [{"start", "end", "type"}]}`.
+        Jsonl => "jsonl",
+        /// Plain text, one sentence a line, no annotations.
+        Text => "text",
+    }
 }
 
-/// How CoNLL tags are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum TagScheme {
-    /// IOB2 or BIOES; an `I-` with no opening `B-` is an error.
-    #[default]
-    Auto,
-    /// IOB1: an `I-` after `O` or another type opens a new entity.
-    Iob1,
+crate::named! {
+    /// How CoNLL tags are read.
+    pub enum TagScheme: "tag scheme" {
+        /// IOB2 or BIOES; an `I-` with no opening `B-` is an error.
+        Auto => "auto",
+        /// IOB1: an `I-` after `O` or another type opens a new entity.
+        Iob1 => "iob1",
+    }
+}
+
+impl Default for TagScheme {
+    fn default() -> Self {
+        TagScheme::Auto
+    }
 }
 
 /// Options shared by the readers.

@@ -23,14 +23,14 @@ use crate::error::Result;
 pub use model::{default_models_dir, sha256_hex, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
 pub use onnx::OnnxEncoder;
 
-/// How token vectors become one sentence vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// Average of the token vectors under the attention mask (sentence-transformers' default).
-    Mean,
-    /// The vector of the first (`[CLS]`) token.
-    Cls,
+crate::named! {
+    /// How token vectors become one sentence vector.
+    pub enum Pooling: "pooling" {
+        /// Average of the token vectors under the attention mask (sentence-transformers' default).
+        Mean => "mean",
+        /// The vector of the first (`[CLS]`) token.
+        Cls => "cls",
+    }
 }
 
 /// What identifies the vectors an encoder produces: two encoders with equal

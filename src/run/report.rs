@@ -68,7 +68,7 @@ impl Report {
             .iter()
             .zip(&predicted)
             .map(|(p, spans)| StrategyReport {
-                strategy: format!("{:?}", p.strategy).to_lowercase(),
+                strategy: p.strategy.to_string(),
                 scores: score(&gold_spans, spans),
                 requests: p.exchanges.len(),
                 unparseable: p.exchanges.iter().map(|e| e.unparseable).sum(),

@@ -54,14 +54,14 @@ pub trait Selector: Send + Sync {
     fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo>;
 }
 
-/// The strategies the command line offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// The k most similar training sentences, most similar last.
-    Knn,
-    /// k training sentences drawn at random (seeded per query).
-    Random,
+crate::named! {
+    /// The selection strategies.
+    pub enum Strategy: "strategy" {
+        /// The k most similar training sentences, most similar last.
+        Knn => "knn",
+        /// k training sentences drawn at random (seeded per query).
+        Random => "random",
+    }
 }
 
 impl Strategy {
