@@ -198,7 +198,6 @@ fn io_kind(error: &std::io::Error) -> ErrorKind {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +206,10 @@ mod tests {
     fn the_caller_s_mistakes_exit_2_and_faults_exit_3() {
         let missing = Error::io("x.tsv", std::io::Error::from(std::io::ErrorKind::NotFound));
         assert_eq!(missing.exit_code(), EXIT_BAD_INPUT);
-        assert_eq!(Error::corpus_at("x.tsv", 3, "bad tag").exit_code(), EXIT_BAD_INPUT);
+        assert_eq!(
+            Error::corpus_at("x.tsv", 3, "bad tag").exit_code(),
+            EXIT_BAD_INPUT
+        );
         let corrupt = Error::IndexCorrupt {
             path: "i".into(),
             reason: "truncated".into(),

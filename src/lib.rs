@@ -22,6 +22,7 @@
 //!
 //! ```
 //! use exemplar::corpus::{self, Format, ReadOptions};
+//! use exemplar::progress::Quiet;
 //! use exemplar::{BuildOptions, Encoder, Index, OnnxEncoder, Query, SearchMode, Selector, Strategy};
 //!
 //! # fn main() -> exemplar::Result<()> {
@@ -38,8 +39,9 @@
 //!     r#"{"text": "Aspirin was given twice daily.", "entities": []}"#, "\n",
 //! )).expect("writable");
 //! let corpus = corpus::read(&train, Format::Jsonl, &ReadOptions::default())?;
-//! let (mut index, _truncated) = Index::build(&corpus, Vec::new(), &encoder, &BuildOptions::default())?;
-//! index.save(&dir.path().join("index"))?;
+//! let options = BuildOptions::default();
+//! let out = dir.path().join("index");
+//! exemplar::pipeline::build_and_save(&corpus, Vec::new(), &encoder, &options, &out, &Quiet)?;
 //!
 //! // Retrieve demonstrations for a test sentence, most similar last.
 //! let index = Index::open(&dir.path().join("index"))?;
@@ -56,16 +58,19 @@
 pub mod bench;
 pub mod cli;
 pub mod corpus;
+pub mod digest;
 pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod index;
 pub mod names;
-mod progress;
+pub mod pipeline;
+pub mod progress;
 pub mod prompt;
 pub mod run;
 pub mod select;
 pub mod serve;
+pub mod vectors;
 
 pub use corpus::{Corpus, Entity, Example, Format, Sentence, Span};
 pub use encoder::{Encoder, EncoderInfo, OnnxEncoder};

@@ -152,7 +152,10 @@ mod tests {
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
         let error = "square".parse::<Shape>().unwrap_err().to_string();
-        assert_eq!(error, r#"unknown shape "square": expected one of circle, big-square"#);
+        assert_eq!(
+            error,
+            r#"unknown shape "square": expected one of circle, big-square"#
+        );
         assert!(serde_json::from_str::<Shape>("\"oval\"").is_err());
     }
 }

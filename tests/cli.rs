@@ -7,7 +7,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{binary, exemplar, failure_of, failure_with, json_lines, repo, scratch, sentences_as_jsonl, stdout_of};
+use common::{
+    binary, exemplar, failure_of, failure_with, json_lines, repo, scratch, sentences_as_jsonl, stdout_of,
+};
 
 use serde_json::Value;
 
@@ -344,7 +346,10 @@ fn a_reloaded_index_answers_exactly_as_the_built_one() {
         &Default::default(),
     )
     .unwrap();
-    let (mut built, _) = Index::build(&corpus, Vec::new(), &encoder, &BuildOptions::default()).unwrap();
+    let quiet = exemplar::progress::Quiet;
+    let options = BuildOptions::default();
+    let (mut built, _) =
+        exemplar::pipeline::build_index(&corpus, Vec::new(), &encoder, &options, None, &quiet).unwrap();
     let dir = scratch("cli").join("reload");
     built.save(&dir).unwrap();
     let reloaded = Index::open(&dir).unwrap();
@@ -1031,24 +1036,27 @@ fn a_backend_that_is_down_fails_clearly_after_its_retries() {
         .port();
     let test = ncbi_test_slice(2);
     let out = scratch("cli").join("down");
-    let stderr = failure_with(&mut run_command(
-        small_index(),
-        &test,
-        &[
-            "--strategy",
-            "random",
-            "--k",
-            "2",
-            "--retries",
-            "2",
-            "--backend",
-            &format!("http://127.0.0.1:{port}"),
-            "--out",
-            out.to_str().unwrap(),
-            "--cache",
-            scratch("cli").join("down-cache.jsonl").to_str().unwrap(),
-        ],
-    ), 3);
+    let stderr = failure_with(
+        &mut run_command(
+            small_index(),
+            &test,
+            &[
+                "--strategy",
+                "random",
+                "--k",
+                "2",
+                "--retries",
+                "2",
+                "--backend",
+                &format!("http://127.0.0.1:{port}"),
+                "--out",
+                out.to_str().unwrap(),
+                "--cache",
+                scratch("cli").join("down-cache.jsonl").to_str().unwrap(),
+            ],
+        ),
+        3,
+    );
     assert!(
         stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("after 3 attempts"),
         "{stderr}"
@@ -1072,22 +1080,25 @@ fn an_http_error_body_is_reported() {
         }
     });
     let test = ncbi_test_slice(1);
-    let stderr = failure_with(&mut run_command(
-        small_index(),
-        &test,
-        &[
-            "--strategy",
-            "random",
-            "--k",
-            "2",
-            "--backend",
-            &format!("http://127.0.0.1:{port}"),
-            "--out",
-            scratch("cli").join("http-error").to_str().unwrap(),
-            "--cache",
-            scratch("cli").join("http-error-cache.jsonl").to_str().unwrap(),
-        ],
-    ), 3);
+    let stderr = failure_with(
+        &mut run_command(
+            small_index(),
+            &test,
+            &[
+                "--strategy",
+                "random",
+                "--k",
+                "2",
+                "--backend",
+                &format!("http://127.0.0.1:{port}"),
+                "--out",
+                scratch("cli").join("http-error").to_str().unwrap(),
+                "--cache",
+                scratch("cli").join("http-error-cache.jsonl").to_str().unwrap(),
+            ],
+        ),
+        3,
+    );
     assert!(
         stderr.contains("HTTP 400")
             && stderr.contains("the model is not loaded")

@@ -16,7 +16,7 @@ pub use cache::{CacheStats, Cached};
 pub use openai::{Api, OpenAi, OpenAiConfig};
 pub use replay::{batch_request_line, Replay};
 
-use crate::encoder::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::error::Result;
 
 /// One chat message.

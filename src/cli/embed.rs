@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CorpusArgs, ModelArgs};
-use crate::encoder::{embed_all, Encoder};
+use crate::encoder::Encoder;
+use crate::pipeline::embed;
+use crate::progress::Bars;
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
@@ -26,10 +28,8 @@ pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let corpus = args.corpus.read(&[&args.input])?;
     let encoder = args.model.open()?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
-    let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
-    let embedded = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?;
+    let embedded = embed(&encoder, &texts, &*Bars::new(!quiet))?;
     let (vectors, truncated) = (embedded.vectors, embedded.truncated);
-    bar.finish_and_clear();
     super::report_truncation(
         &super::sentence_ids(&corpus),
         &truncated,

@@ -4,14 +4,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{print_json, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
-use crate::encoder::{embed_all, sha256_hex, Encoder};
-use crate::index::{partial_dir, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
+use crate::digest::sha256_hex;
+use crate::encoder::Encoder;
+use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use crate::pipeline::{build_and_save, embed};
+use crate::progress::Bars;
 use crate::select::DEFAULT_K;
 
 #[derive(Debug, Subcommand)]
@@ -130,10 +132,9 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             parallel: args.parallel_insert,
         },
         ef_search: args.ef_search,
-        show_progress: !quiet,
-        checkpoint: Some(partial_dir(&args.out)),
     };
-    let (mut index, report) = Index::build(&corpus, sources, &encoder, &options)?;
+    let progress = Bars::new(!quiet);
+    let (index, report) = build_and_save(&corpus, sources, &encoder, &options, &args.out, &*progress)?;
     if report.resumed > 0 {
         eprintln!(
             "resumed an interrupted build: {} sentences were already embedded",
@@ -145,11 +146,6 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &report.truncated,
         encoder.info().max_length,
     );
-    index.save(&args.out)?;
-    if let Some(checkpoint) = &options.checkpoint {
-        std::fs::remove_dir_all(checkpoint)
-            .with_context(|| format!("cannot remove {}", checkpoint.display()))?;
-    }
     let manifest = index.manifest();
     if args.json {
         print_json(manifest)?;
@@ -183,18 +179,18 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         print_json(m)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("index        {}", args.index.display());
-    println!(
+    print_line(format_args!("index        {}", args.index.display()))?;
+    print_line(format_args!(
         "format       version {} (exemplar {})",
         m.format_version, m.exemplar_version
-    );
-    println!(
+    ))?;
+    print_line(format_args!(
         "model        {} ({} dimensions, {:?} pooling, max length {})",
         m.model.id, m.model.dimension, m.model.pooling, m.model.max_length
-    );
-    println!("model sha256 {}", m.model.sha256);
-    println!("metric       {}", m.metric);
-    println!(
+    ))?;
+    print_line(format_args!("model sha256 {}", m.model.sha256))?;
+    print_line(format_args!("metric       {}", m.metric))?;
+    print_line(format_args!(
         "hnsw         m {}, ef_construction {}, seed {}, {} insertion, {} layers, ef_search {}",
         m.hnsw.params.m,
         m.hnsw.params.ef_construction,
@@ -206,9 +202,9 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         },
         m.hnsw.layers,
         m.hnsw.ef_search
-    );
+    ))?;
     for source in &m.corpus.sources {
-        println!(
+        print_line(format_args!(
             "source       {} ({:?}{})",
             source.path,
             source.format,
@@ -217,18 +213,21 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map(|s| format!(", sha256 {s}"))
                 .unwrap_or_default()
-        );
+        ))?;
     }
-    println!(
+    print_line(format_args!(
         "sentences    {} ({} truncated)",
         m.corpus.sentences, m.corpus.truncated_sentences
-    );
-    println!("entities     {}", entity_summary(&m.corpus.entities_per_type));
+    ))?;
+    print_line(format_args!(
+        "entities     {}",
+        entity_summary(&m.corpus.entities_per_type)
+    ))?;
     for (name, file) in &m.files {
-        println!(
+        print_line(format_args!(
             "file         {name}: {} bytes, sha256 {}",
             file.bytes, file.sha256
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -249,9 +248,7 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     index.check_encoder(encoder.info(), &args.index)?;
     let corpus = args.input.read(&[&args.queries])?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
-    let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet);
-    let queries = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?.vectors;
-    bar.finish_and_clear();
+    let queries = embed(&encoder, &texts, &*Bars::new(!quiet))?.vectors;
 
     let ef = args.ef.unwrap_or(index.manifest().hnsw.ef_search);
     let k = args.k.min(index.len());
@@ -277,10 +274,10 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&recall)?;
     } else {
-        println!(
+        print_line(format_args!(
             "recall@{} = {:.4} over {} queries (ef {}); all index files match their checksums",
             recall.k, recall.recall, recall.queries, recall.ef
-        );
+        ))?;
     }
     let below = args.min_recall.is_some_and(|min| recall.recall < min);
     Ok(if below {

@@ -13,14 +13,13 @@ mod serve;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
-use crate::names::Named;
 use crate::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
+use crate::names::Named;
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -121,10 +120,11 @@ impl CorpusArgs {
 
 /// The value parser of a closed set of choices: its names, each with its help.
 fn choice<T: Named>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser as _;
     let values = T::ALL
         .iter()
         .map(|choice| clap::builder::PossibleValue::new(choice.name()).help(choice.help()));
-    clap::builder::PossibleValuesParser::new(values).try_map(|name| T::from_name(&name))
+    clap::builder::PossibleValuesParser::new(values).try_map(|name: String| T::from_name(&name))
 }
 
 /// Prints what the readers noticed (the first few, then a count).
@@ -170,10 +170,17 @@ fn report_truncation(ids: &[&str], truncated: &[Truncation], max_length: usize) 
 
 /// Prints one value as a JSON line on stdout.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!(
-        "{}",
-        serde_json::to_string(value).context("cannot serialise output")?
-    );
+    let line = serde_json::to_string(value)
+        .map_err(|e| crate::Error::Internal(format!("cannot serialise the output: {e}")))?;
+    print_line(line)
+}
+
+/// Writes one line on stdout. Unlike `println!`, a closed pipe
+/// (`exemplar ... | head -1`) comes back as an error, which `main` turns into
+/// a quiet, successful exit instead of a panic.
+fn print_line(line: impl std::fmt::Display) -> anyhow::Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(())
 }
 

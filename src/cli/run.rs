@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::Args;
 
-use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
+use super::{print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
 use crate::backend::{batch_request_line, Api, Cached, OpenAi, OpenAiConfig, Replay};
 use crate::corpus::{Sentence, Span};
 use crate::encoder::{embed_all, Encoder};
@@ -180,8 +180,9 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
 
     let total: usize = planned.iter().map(|p| p.exchanges.len()).sum();
-    let bar = crate::progress::bar(total as u64, "generating", !quiet);
-    let progress = || bar.inc(1);
+    let bar = crate::progress::Bars::new(!quiet);
+    bar.start("generating", total as u64);
+    let progress = || bar.advance(1);
     let outcome = match &args.answers {
         Some(answers) => {
             let replay = Replay::open(answers, &backend_id)?;
@@ -200,7 +201,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             outcome
         }
     };
-    bar.finish_and_clear();
+    bar.finish();
     outcome?;
 
     for p in &planned {
@@ -222,7 +223,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&report)?;
     } else {
-        println!("{markdown}");
+        print_line(format_args!("{markdown}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde::Serialize;
 
-use super::{choice, print_json, report_truncation, CorpusArgs, ModelArgs};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
 use crate::corpus::Example;
-use crate::encoder::{embed_all, Encoder};
+use crate::encoder::Encoder;
 use crate::index::{Index, SearchMode};
-use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
+use crate::pipeline::select;
+use crate::progress::Bars;
+use crate::select::{Selection, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("query").required(true).args(["text", "input"]))]
@@ -48,12 +49,6 @@ pub struct SelectArgs {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Selection<'a> {
-    query: &'a Example,
-    demos: &'a [Demo],
-}
-
 pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let index = Index::open(&args.index)?;
     let queries: Vec<Example> = match (&args.text, &args.input) {
@@ -77,27 +72,33 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         SearchMode::Hnsw { ef: args.ef }
     };
     let selector = args.strategy.selector(mode, args.seed);
-    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let vectors = if selector.needs_vector() {
-        let encoder = args.model.open()?;
-        index.check_encoder(encoder.info(), &args.index)?;
-        let bar = crate::progress::bar(texts.len() as u64, "embedding", !quiet && texts.len() > 1);
-        let embedded = embed_all(&encoder, &texts, None, |n| bar.inc(n as u64))?;
-        let (vectors, truncated) = (embedded.vectors, embedded.truncated);
-        bar.finish_and_clear();
-        let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
-        report_truncation(&ids, &truncated, encoder.info().max_length);
-        Some(vectors)
-    } else {
-        None
+    let encoder = match selector.needs_vector() {
+        true => {
+            let encoder = args.model.open()?;
+            index.check_encoder(encoder.info(), &args.index)?;
+            Some(encoder)
+        }
+        false => None,
     };
-    let selections = select_batch(&index, selector.as_ref(), &texts, vectors.as_ref(), args.k)?;
-
-    for (query, demos) in queries.iter().zip(&selections) {
+    let progress = Bars::new(!quiet && queries.len() > 1);
+    let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
+    let selected = select(
+        &index,
+        selector.as_ref(),
+        &queries,
+        args.k,
+        encoder_ref,
+        &*progress,
+    )?;
+    if let Some(encoder) = &encoder {
+        let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
+        report_truncation(&ids, &selected.truncated, encoder.info().max_length);
+    }
+    for selection in &selected.selections {
         if args.json {
-            print_json(&Selection { query, demos })?;
+            print_json(selection)?;
         } else {
-            print_human(query, demos, selector.name());
+            print_human(selection, selector.name())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -122,20 +123,23 @@ fn inline(example: &Example) -> String {
     out
 }
 
-fn print_human(query: &Example, demos: &[Demo], strategy: &str) {
-    println!("query: {}", query.text);
-    println!("{} demonstrations ({strategy}, most similar last):", demos.len());
-    for (i, demo) in demos.iter().enumerate() {
+fn print_human(selection: &Selection, strategy: &str) -> anyhow::Result<()> {
+    print_line(format_args!("query: {}", selection.query.text))?;
+    print_line(format_args!(
+        "{} demonstrations ({strategy}, most similar last):",
+        selection.demos.len()
+    ))?;
+    for (i, demo) in selection.demos.iter().enumerate() {
         let score = demo
             .score
             .map(|s| format!("{s:.3}"))
             .unwrap_or_else(|| "  -  ".into());
-        println!(
+        print_line(format_args!(
             "{:>3}. [{score}] {}  ({})",
             i + 1,
             inline(&demo.example),
             demo.example.id
-        );
+        ))?;
     }
-    println!();
+    print_line("")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::ModelArgs;
+use super::{print_line, ModelArgs};
 use crate::encoder::EncoderInfo;
 use crate::index::Index;
 use crate::serve::{serve, shutdown_signal, AppState, Limits, ServedIndex};
@@ -86,7 +86,7 @@ async fn listen_and_serve(addr: &str, state: Arc<AppState>) -> anyhow::Result<()
         );
     }
     // The first line on stdout, for scripts and tests that asked for port 0.
-    println!("listening on http://{bound}");
+    print_line(format_args!("listening on http://{bound}"))?;
     std::io::stdout().flush().context("cannot write to stdout")?;
     serve(listener, state, shutdown_signal())
         .await

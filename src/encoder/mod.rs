@@ -13,14 +13,14 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::index::Vectors;
+use crate::vectors::Vectors;
 use checkpoint::{Checkpoint, Cut};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-pub use model::{default_models_dir, sha256_hex, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
+pub use model::{default_models_dir, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
 pub use onnx::OnnxEncoder;
 
 crate::named! {

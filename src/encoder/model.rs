@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::digest::sha256_hex;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::{EncoderInfo, Pooling};
 use crate::error::{Error, Result};
@@ -214,11 +214,6 @@ fn parse_optional<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Res
             path: dir.join(name),
             message: format!("invalid JSON: {e}"),
         })
-}
-
-/// Lower-case hex sha256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

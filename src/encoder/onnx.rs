@@ -141,10 +141,12 @@ impl OnnxEncoder {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         };
-        session.embed(texts, Some(texts.len())).map_err(|e| Error::Encoder {
-            model: self.info.id.clone(),
-            message: format!("inference failed: {e}"),
-        })
+        session
+            .embed(texts, Some(texts.len()))
+            .map_err(|e| Error::Encoder {
+                model: self.info.id.clone(),
+                message: format!("inference failed: {e}"),
+            })
     }
 }
 

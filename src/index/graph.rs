@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dot::{dot, dot_i8, prefetch};
 use super::quantized::Quantized;
-use super::vectors::Vectors;
+use crate::vectors::Vectors;
 
 /// Neighbour lists of every node on one layer, in CSR form: the neighbours of
 /// node `i` are `links[offsets[i]..offsets[i + 1]]` (empty for nodes that do not

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dot::dot;
 use super::graph::{Graph, Layer};
-use super::vectors::Vectors;
+use crate::vectors::Vectors;
 
 /// Most layers `hnsw_rs` may create (its own upper bound).
 const MAX_LAYERS: usize = 16;

@@ -15,23 +15,23 @@ mod hnsw;
 mod manifest;
 mod quantized;
 mod store;
-mod vectors;
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use crate::vectors::Vectors;
 pub use dot::{dot, kernel_name};
 pub use graph::{exact_search, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
 pub use quantized::Quantized;
 pub use store::write_file_atomically;
-pub use vectors::Vectors;
 
 use crate::corpus::{Corpus, Sentence};
-use crate::encoder::{embed_all, sha256_hex, Encoder, EncoderInfo, Truncation};
+use crate::digest::sha256_hex;
+use crate::encoder::EncoderInfo;
 use crate::error::{Error, Result};
 
 const EXAMPLES: &str = "examples.bin";
@@ -53,12 +53,10 @@ pub enum SearchMode {
 /// Options of [`Index::build`] beyond the HNSW parameters.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// Graph construction parameters.
     pub hnsw: HnswParams,
+    /// Candidate list length searches use by default.
     pub ef_search: usize,
-    pub show_progress: bool,
-    /// Where finished embeddings are kept while building, so an interrupted
-    /// build resumes (see [`partial_dir`]); remove it after saving.
-    pub checkpoint: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
@@ -66,8 +64,6 @@ impl Default for BuildOptions {
         BuildOptions {
             hnsw: HnswParams::default(),
             ef_search: DEFAULT_EF_SEARCH,
-            show_progress: false,
-            checkpoint: None,
         }
     }
 }
@@ -80,15 +76,6 @@ pub fn partial_dir(dir: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     dir.with_file_name(format!(".{name}.partial"))
-}
-
-/// What [`Index::build`] noticed besides the index itself.
-#[derive(Debug, Clone, Default)]
-pub struct BuildReport {
-    /// Sentences cut to the model's maximum length.
-    pub truncated: Vec<Truncation>,
-    /// Sentences whose vectors came from an interrupted earlier build.
-    pub resumed: usize,
 }
 
 /// An index in memory, built or opened.
@@ -114,32 +101,34 @@ fn unix_now() -> u64 {
 }
 
 impl Index {
-    /// Embeds every sentence of `corpus` with `encoder` and builds the graph.
-    /// Nothing is written: call [`Index::save`].
-    /// Also reports what the embedding step noticed or resumed.
+    /// Builds the graph over `vectors` (row i: the unit vector of
+    /// sentence i of `corpus`, made by the encoder `model`; see
+    /// `pipeline::build_index` to embed and build in one call).
+    /// `truncated` counts the sentences the encoder had to cut. Nothing is
+    /// written: call [`Index::save`].
     pub fn build(
         corpus: &Corpus,
         sources: Vec<SourceInfo>,
-        encoder: &dyn Encoder,
+        vectors: Vectors,
+        model: &EncoderInfo,
+        truncated: usize,
         options: &BuildOptions,
-    ) -> Result<(Index, BuildReport)> {
-        let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
-        let bar = crate::progress::bar(texts.len() as u64, "embedding", options.show_progress);
-        let embedded = embed_all(encoder, &texts, options.checkpoint.as_deref(), |done| {
-            bar.inc(done as u64)
-        })?;
-        let (vectors, truncated) = (embedded.vectors, embedded.truncated);
-        bar.finish_and_clear();
-
-        let spinner = crate::progress::bar(1, "graph", options.show_progress);
+    ) -> Result<Index> {
+        if vectors.len() != corpus.sentences.len() || vectors.dim() != model.dimension {
+            return Err(Error::InvalidInput(format!(
+                "{} vectors of dimension {} for {} sentences and a model of dimension {}",
+                vectors.len(),
+                vectors.dim(),
+                corpus.sentences.len(),
+                model.dimension
+            )));
+        }
         let graph = build_graph(&vectors, &options.hnsw);
-        spinner.finish_and_clear();
-
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             exemplar_version: env!("CARGO_PKG_VERSION").to_string(),
             created_unix: unix_now(),
-            model: encoder.info().clone(),
+            model: model.clone(),
             metric: "cosine".into(),
             hnsw: HnswInfo {
                 params: options.hnsw,
@@ -151,24 +140,17 @@ impl Index {
                 sha256: String::new(),
                 sentences: corpus.sentences.len(),
                 entities_per_type: corpus.counts_per_type(),
-                truncated_sentences: truncated.len(),
+                truncated_sentences: truncated,
             },
             files: Default::default(),
         };
-        let index = Index {
+        Ok(Index {
             manifest,
             examples: corpus.sentences.clone(),
             codes: Quantized::new(&vectors),
             vectors,
             graph,
-        };
-        Ok((
-            index,
-            BuildReport {
-                truncated,
-                resumed: embedded.resumed,
-            },
-        ))
+        })
     }
 
     /// Writes the index as the directory `dir`, atomically, replacing any index there.

@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::vectors::Vectors;
+use crate::vectors::Vectors;
 
 /// Each row scaled by its own factor into `-127..=127`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -34,6 +34,16 @@ pub struct Demo {
     pub score: Option<f32>,
 }
 
+/// One query's demonstrations, as `exemplar select --json` prints them (one
+/// line each) and `/v1/select` answers them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The query sentence (with its gold entities when it came from a corpus).
+    pub query: Example,
+    /// The demonstrations in prompt order.
+    pub demos: Vec<Demo>,
+}
+
 /// What a selector is given about the query.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {

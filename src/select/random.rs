@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{take_distinct, Demo, Query, Selector};
-use crate::encoder::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::index::Index;
 
 /// Seeded random selection.

@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
 use crate::corpus::Example;
-use crate::encoder::{embed_all, Encoder};
+use crate::encoder::Encoder;
 use crate::index::SearchMode;
+use crate::pipeline::select;
+use crate::progress::Quiet;
 use crate::prompt::{build, Context, PromptFormat};
-use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
+use crate::select::{Demo, Strategy, DEFAULT_K};
 
 /// The seed of the random strategy when a request gives none (as `exemplar select`).
 pub const DEFAULT_SEED: u64 = 42;
@@ -56,8 +58,8 @@ pub struct SelectResponse {
 /// rendered prompts when asked for.
 #[derive(Debug, Serialize)]
 pub struct Selection {
-    pub query: Example,
-    pub demos: Vec<Demo>,
+    #[serde(flatten)]
+    pub selection: crate::select::Selection,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompts: Option<Vec<RenderedPrompt>>,
 }
@@ -157,30 +159,26 @@ impl Plan {
         metrics: &Metrics,
     ) -> Result<Vec<Selection>, ApiError> {
         let selector = self.strategy.selector(self.mode, self.seed);
-        let texts: Vec<&str> = self.queries.iter().map(|q| q.text.as_str()).collect();
-        let vectors = if selector.needs_vector() {
-            let embedded = embed_all(encoder, &texts, None, |_| {})?;
-            metrics.add_encoded(texts.len());
-            Some(embedded.vectors)
-        } else {
-            None
-        };
-        let demos = select_batch(&served.index, selector.as_ref(), &texts, vectors.as_ref(), self.k)?;
+        let selected = select(
+            &served.index,
+            selector.as_ref(),
+            &self.queries,
+            self.k,
+            Some(encoder),
+            &Quiet,
+        )?;
+        if selector.needs_vector() {
+            metrics.add_encoded(self.queries.len());
+        }
         let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
-        Ok(self
-            .queries
-            .iter()
-            .zip(demos)
-            .map(|(query, demos)| {
-                let prompts = self
-                    .prompt
-                    .zip(context.as_ref())
-                    .map(|(format, ctx)| render_prompts(format, ctx, &query.text, &demos));
-                Selection {
-                    query: query.clone(),
-                    demos,
-                    prompts,
-                }
+        Ok(selected
+            .selections
+            .into_iter()
+            .map(|selection| {
+                let prompts = self.prompt.zip(context.as_ref()).map(|(format, ctx)| {
+                    render_prompts(format, ctx, &selection.query.text, &selection.demos)
+                });
+                Selection { selection, prompts }
             })
             .collect())
     }

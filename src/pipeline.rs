@@ -1,0 +1,130 @@
+//! Work that joins the layers below: embedding a corpus with an encoder and
+//! building an index from the vectors. The command line, the server and the
+//! Python bindings call these, so each flow exists once.
+
+use std::path::Path;
+
+use crate::corpus::{Corpus, Example};
+use crate::encoder::{embed_all, Embedded, Encoder, Truncation};
+use crate::error::{Error, Result};
+use crate::index::{partial_dir, BuildOptions, Index, SourceInfo};
+use crate::progress::Progress;
+use crate::select::{select_batch, Selection, Selector};
+
+/// Embeds `texts` (no checkpoint), reporting progress as the stage `"embedding"`.
+pub fn embed(encoder: &dyn Encoder, texts: &[&str], progress: &dyn Progress) -> Result<Embedded> {
+    progress.start("embedding", texts.len() as u64);
+    let embedded = embed_all(encoder, texts, None, |done| progress.advance(done as u64));
+    progress.finish();
+    embedded
+}
+
+/// Demonstrations for `queries` (in query order) and the queries the encoder
+/// had to cut.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Selected {
+    /// One selection per query, in query order.
+    pub selections: Vec<Selection>,
+    /// Queries cut to the model's maximum length.
+    pub truncated: Vec<Truncation>,
+}
+
+/// Chooses `k` demonstrations for each query with `selector`, embedding the
+/// queries first when the strategy needs vectors (then `encoder` must be
+/// given and be the index's). Queries run in parallel.
+pub fn select(
+    index: &Index,
+    selector: &dyn Selector,
+    queries: &[Example],
+    k: usize,
+    encoder: Option<&dyn Encoder>,
+    progress: &dyn Progress,
+) -> Result<Selected> {
+    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let (vectors, truncated) = if selector.needs_vector() {
+        let encoder = encoder.ok_or_else(|| {
+            Error::InvalidInput(format!("strategy {} needs the sentence encoder", selector.name()))
+        })?;
+        let embedded = embed(encoder, &texts, progress)?;
+        (Some(embedded.vectors), embedded.truncated)
+    } else {
+        (None, Vec::new())
+    };
+    let demos = select_batch(index, selector, &texts, vectors.as_ref(), k)?;
+    let selections = queries
+        .iter()
+        .zip(demos)
+        .map(|(query, demos)| Selection {
+            query: query.clone(),
+            demos,
+        })
+        .collect();
+    Ok(Selected {
+        selections,
+        truncated,
+    })
+}
+
+/// What [`build_index`] noticed besides the index itself.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct BuildReport {
+    /// Sentences cut to the model's maximum length.
+    pub truncated: Vec<Truncation>,
+    /// Sentences whose vectors came from an interrupted earlier build.
+    pub resumed: usize,
+}
+
+/// Embeds every sentence of `corpus` with `encoder` and builds the index in
+/// memory; nothing is written (see [`build_and_save`]). With a `checkpoint`
+/// directory, finished embeddings are kept there so an interrupted build
+/// resumes; the caller removes it once the index is stored.
+pub fn build_index(
+    corpus: &Corpus,
+    sources: Vec<SourceInfo>,
+    encoder: &dyn Encoder,
+    options: &BuildOptions,
+    checkpoint: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<(Index, BuildReport)> {
+    let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+    progress.start("embedding", texts.len() as u64);
+    let embedded = embed_all(encoder, &texts, checkpoint, |done| progress.advance(done as u64));
+    progress.finish();
+    let embedded = embedded?;
+
+    progress.start("graph", 1);
+    let index = Index::build(
+        corpus,
+        sources,
+        embedded.vectors,
+        encoder.info(),
+        embedded.truncated.len(),
+        options,
+    );
+    progress.finish();
+    let report = BuildReport {
+        truncated: embedded.truncated,
+        resumed: embedded.resumed,
+    };
+    Ok((index?, report))
+}
+
+/// [`build_index`], then writes the index as the directory `out` atomically
+/// (replacing an index there). Finished embeddings are kept beside `out`
+/// ([`partial_dir`]) until the index is stored, so a killed build resumes.
+pub fn build_and_save(
+    corpus: &Corpus,
+    sources: Vec<SourceInfo>,
+    encoder: &dyn Encoder,
+    options: &BuildOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(Index, BuildReport)> {
+    let checkpoint = partial_dir(out);
+    let (mut index, report) = build_index(corpus, sources, encoder, options, Some(&checkpoint), progress)?;
+    index.save(out)?;
+    std::fs::remove_dir_all(&checkpoint).map_err(|e| Error::io(&checkpoint, e))?;
+    Ok((index, report))
+}
