@@ -3,8 +3,11 @@
 
 The unit test in src/eval/seqeval.rs extracts chunks from these tags the way
 seqeval's default (lenient) mode does, scores them with `eval::score` and
-requires the same micro, macro and per-type figures. Python is needed only
-to regenerate the file:
+requires the same micro, macro and per-type figures. tests/eval.rs writes the
+cases whose gold is valid IOB2/BIOES as CoNLL files and requires the same
+figures from `exemplar eval`, which reads predicted tags as seqeval does; each
+case records how many predicted tags that takes repairing (an I- or E- that
+continues no entity). Python is needed only to regenerate the file:
 
     python3 -m venv /tmp/sq && /tmp/sq/bin/pip install seqeval==1.2.2
     /tmp/sq/bin/python scripts/make_seqeval_cases.py
@@ -95,6 +98,55 @@ def random_cases(rng, count):
     return cases
 
 
+def repairs(sentences):
+    """I-/E- tags that continue no chunk: after O, after another type, after
+    an E-/S- closed one, or first in the sentence."""
+    count = 0
+    for tags in sentences:
+        previous = "O"
+        for tag in tags:
+            continues = previous[:2] in ("B-", "I-") and previous[2:] == tag[2:]
+            count += tag[:2] in ("I-", "E-") and not continues
+            previous = tag
+    return count
+
+
+def iob2_tags(rng, length, types):
+    """Valid IOB2: an I- only inside a chunk of its type."""
+    tags = []
+    for _ in range(length):
+        roll = rng.random()
+        if tags and tags[-1] != "O" and roll < 0.3:
+            tags.append("I-" + tags[-1][2:])
+        elif roll < 0.65:
+            tags.append("O")
+        else:
+            tags.append("B-" + rng.choice(types))
+    return tags
+
+
+def lenient_cases(rng, count):
+    """Predictions with I- after O or after another type, as models write
+    them, against valid IOB2 gold: named ones, then noisy copies in which
+    some B- became I-."""
+    cases = [
+        ("lenient: I- after O", [["O", "B-X", "I-X", "O", "B-X"]], [["O", "I-X", "I-X", "O", "I-X"]]),
+        ("lenient: I- after another type", [["B-X", "I-X", "B-Y", "I-Y"]], [["B-X", "I-X", "I-Y", "I-Y"]]),
+        ("lenient: I- after B- of another type", [["B-X", "B-Y", "O"], ["B-Y", "I-Y"]], [["B-X", "I-Y", "O"], ["I-X", "I-Y"]]),
+        ("lenient: I- runs of alternating types", [["B-X", "B-Y", "B-X", "O"]], [["I-X", "I-Y", "I-X", "O"]]),
+    ]
+    for n in range(count):
+        types = ["Disease", "Chemical", "Gene"][: 1 + n % 3]
+        gold, pred = [], []
+        for _ in range(rng.randint(1, 8)):
+            tags = iob2_tags(rng, rng.randint(1, 15), types)
+            noisy = perturb(rng, tags, types, ["B", "I"])
+            gold.append(tags)
+            pred.append(["I-" + t[2:] if t.startswith("B-") and rng.random() < 0.5 else t for t in noisy])
+        cases.append((f"lenient random {n + 1} ({len(types)} types)", gold, pred))
+    return cases
+
+
 def number(x):
     x = float(x)
     return None if math.isnan(x) else x
@@ -123,8 +175,15 @@ def expected(gold, pred):
 def main():
     rng = random.Random(SEED)
     cases = [
-        {"name": name, "gold": gold, "pred": pred, "expected": expected(gold, pred)}
-        for name, gold, pred in hand_cases() + random_cases(rng, 16)
+        {
+            "name": name,
+            "gold": gold,
+            "pred": pred,
+            "gold_repairs": repairs(gold),
+            "pred_repairs": repairs(pred),
+            "expected": expected(gold, pred),
+        }
+        for name, gold, pred in hand_cases() + random_cases(rng, 16) + lenient_cases(rng, 8)
     ]
     header = {
         "generator": "scripts/make_seqeval_cases.py",

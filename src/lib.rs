@@ -17,7 +17,7 @@
 //! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
 //! - [`run`]: one experiment, strategies side by side;
 //! - [`serve`]: `exemplar serve`, demonstrations (and prompts) over HTTP;
-//! - [`bench`]: synthetic data for benchmarks and recall checks;
+//! - [`bench`]: retrieval benchmarks (synthetic data, recall@k, the `exemplar bench` report);
 //! - [`cli`]: the `exemplar` command, a thin layer over the above.
 //!
 //! ```

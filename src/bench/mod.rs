@@ -1,35 +1,36 @@
-//! What the benchmarks measure on: synthetic data shaped like sentence
-//! embeddings, shared by `benches/` and the tests that check recall.
+//! Retrieval benchmarks as a library: the figures `exemplar bench` reports
+//! (encoding throughput, search latency percentiles, batch QPS, recall@k,
+//! build speed, index size, peak memory), on a real index
+//! ([`index_part`]) or on synthetic clustered unit vectors
+//! ([`synthetic_part`], data from [`clustered_unit_vectors`], also used by
+//! `benches/` and the recall tests), gathered into a [`Report`] that
+//! serialises to JSON and renders as Markdown. [`recall_at_k`] is the one
+//! definition of recall, also used by `exemplar index verify`.
+//!
+//! ```
+//! use exemplar::bench::{synthetic_part, Report, Settings, Synthetic};
+//!
+//! # fn main() -> exemplar::Result<()> {
+//! let settings = Settings { k: 5, efs: vec![16, 64], queries: 20, export: None, show_progress: false };
+//! let synthetic = Synthetic { vectors: 500, dim: 16, seed: 42, m: 16, ef_construction: 100 };
+//! let part = synthetic_part(&synthetic, &settings)?;
+//! assert_eq!(part.search.len(), 4); // int8 and f32 walks, two efs each
+//! assert!(part.search.iter().all(|row| (0.0..=1.0).contains(&row.recall)));
+//! let report = Report::new(settings.k, synthetic.seed, vec![part]);
+//! assert!(report.markdown().contains("## synthetic 500"));
+//! # Ok(())
+//! # }
+//! ```
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
+mod machine;
+mod measure;
+mod real;
+mod report;
+mod synthetic;
 
-use crate::index::Vectors;
-
-/// `n` unit vectors of `dim` entries drawn around `clusters` random centres
-/// (Gaussian spread `spread` around each), like the embeddings of a corpus
-/// with topics. The same seed gives the same vectors.
-pub fn clustered_unit_vectors(n: usize, dim: usize, clusters: usize, spread: f32, seed: u64) -> Vectors {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<Vec<f32>> = (0..clusters.max(1))
-        .map(|_| (0..dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect())
-        .collect();
-    let mut vectors = Vectors::new(dim);
-    let mut row = vec![0f32; dim];
-    for _ in 0..n {
-        let centre = &centres[rng.random_range(0..centres.len())];
-        for (x, c) in row.iter_mut().zip(centre) {
-            *x = c + spread * rng.sample::<f32, _>(StandardNormal);
-        }
-        let norm = row
-            .iter()
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt()
-            .max(f32::MIN_POSITIVE);
-        row.iter_mut().for_each(|x| *x /= norm);
-        vectors.push(&row);
-    }
-    vectors
-}
+pub use crate::vectors::clustered_unit_vectors;
+pub use machine::{peak_rss_kib, Machine};
+pub use measure::{neighbour_ids, recall_at_k, Settings};
+pub use real::index_part;
+pub use report::{Part, Report, SearchRow, Throughput};
+pub use synthetic::{synthetic_part, Synthetic};

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use serde::Serialize;
 
-use super::{print_json, CorpusArgs};
+use super::{print_json, report_warnings, CorpusArgs};
 use crate::corpus::{Format, Span};
-use crate::eval::{align, score, Prf, Report, Scores};
+use crate::error::EXIT_CHECK_FAILED;
+use crate::eval::{align, predictions_format, read_predictions, score, Prf, Report, Scores};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -22,21 +24,47 @@ pub struct EvalArgs {
     /// with the same text (whitespace may differ).
     #[arg(long)]
     pred: PathBuf,
-    /// Format of the predictions (--scheme and --skip-invalid-spans apply too).
-    #[arg(long, value_parser = super::choice::<Format>(), default_value = "jsonl")]
-    pred_format: Format,
-    /// Print the report as one JSON object: {"strict", "relaxed", "sentences"}.
+    /// Format of the predictions [default: by the extension of --pred
+    /// (.jsonl, .json: jsonl; .tsv, .conll, .iob, .bio: conll), else --format].
+    /// --scheme and --skip-invalid-spans apply too.
+    #[arg(long, value_parser = super::choice::<Format>())]
+    pred_format: Option<Format>,
+    /// Refuse predicted CoNLL tags that continue no entity (an I- after O or
+    /// after another type) instead of reading them as opening one, as
+    /// seqeval's default mode does.
+    #[arg(long)]
+    strict_tags: bool,
+    /// Exit with status 1 when the strict micro F1 (a fraction, 0 to 1) is below this.
+    #[arg(long, value_name = "F1")]
+    min_f1: Option<f64>,
+    /// Print the report as one JSON object: {"strict", "relaxed", "sentences", "repaired_tags"}.
     #[arg(long)]
     json: bool,
 }
 
+/// The scores and what reading the predictions took.
+#[derive(Debug, PartialEq, Serialize)]
+struct Evaluation {
+    #[serde(flatten)]
+    report: Report,
+    /// Predicted CoNLL tags read as opening an entity they did not continue.
+    repaired_tags: usize,
+}
+
 pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let report = evaluate(&args)?;
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", table(&report));
+    if let Some(min) = args.min_f1 {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&min),
+            "--min-f1 must be between 0 and 1, not {min}"
+        );
     }
+    let evaluation = evaluate(&args)?;
+    if args.json {
+        print_json(&evaluation)?;
+    } else {
+        print!("{}", table(&evaluation));
+    }
+    let report = &evaluation.report;
     if !quiet {
         let strict = report.strict.per_type.values();
         let (gold, predicted) = strict.fold((0, 0), |(g, p), t| (g + t.support, p + t.predicted));
@@ -45,18 +73,30 @@ pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             report.sentences
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(check_min_f1(report, args.min_f1))
+}
+
+/// Exit status 1, said on stderr, when the strict micro F1 is below `min`.
+fn check_min_f1(report: &Report, min: Option<f64>) -> ExitCode {
+    let f1 = report.strict.micro.f1;
+    match min {
+        Some(min) if f1 < min => {
+            eprintln!("strict micro F1 {f1:.4} is below --min-f1 {min}");
+            ExitCode::from(EXIT_CHECK_FAILED)
+        }
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Reads both files, pairs their sentences and scores them.
-fn evaluate(args: &EvalArgs) -> anyhow::Result<Report> {
+fn evaluate(args: &EvalArgs) -> anyhow::Result<Evaluation> {
     let gold = args.corpus.read(&[&args.gold])?;
-    let pred_corpus = CorpusArgs {
-        format: args.pred_format,
-        ..args.corpus.clone()
-    };
-    let pred = pred_corpus.read(&[&args.pred])?;
-    let predicted = align(&gold.sentences, &pred.sentences).with_context(|| {
+    let format = args
+        .pred_format
+        .unwrap_or_else(|| predictions_format(&args.pred, args.corpus.format));
+    let pred = read_predictions(&args.pred, format, &args.corpus.options(), args.strict_tags)?;
+    report_warnings(&pred.corpus);
+    let predicted = align(&gold.sentences, &pred.corpus.sentences).with_context(|| {
         format!(
             "the predictions in {} do not match the gold sentences in {}",
             args.pred.display(),
@@ -64,12 +104,16 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<Report> {
         )
     })?;
     let gold: Vec<Vec<Span>> = gold.sentences.into_iter().map(|s| s.entities).collect();
-    Ok(score(&gold, &predicted))
+    Ok(Evaluation {
+        report: score(&gold, &predicted),
+        repaired_tags: pred.repaired_tags,
+    })
 }
 
 /// The report for people: per type, then micro and macro averages, strict
-/// and relaxed, in percent.
-fn table(report: &Report) -> String {
+/// and relaxed, in percent; then the tags repaired, if any.
+fn table(evaluation: &Evaluation) -> String {
+    let report = &evaluation.report;
     let width = report
         .strict
         .per_type
@@ -87,6 +131,13 @@ fn table(report: &Report) -> String {
             out.push('\n');
         }
         section(&mut out, title, scores, width);
+    }
+    if evaluation.repaired_tags > 0 {
+        let _ = writeln!(
+            out,
+            "\nrepaired tags: {} predicted I-/E- tags continued no entity and opened one, as in seqeval's default mode (--strict-tags refuses them)",
+            evaluation.repaired_tags
+        );
     }
     out
 }
@@ -140,7 +191,7 @@ mod tests {
         path.display().to_string()
     }
 
-    fn eval(gold: &str, pred: &str, extra: &[&str]) -> anyhow::Result<Report> {
+    fn eval(gold: &str, pred: &str, extra: &[&str]) -> anyhow::Result<Evaluation> {
         let args = ["eval", "--gold", gold, "--pred", pred]
             .into_iter()
             .chain(extra.iter().copied());
@@ -151,7 +202,11 @@ mod tests {
     fn table_lists_types_and_averages() {
         let gold = vec![vec![span(0, 5, "Disease"), span(6, 9, "Chemical")]];
         let predicted = vec![vec![span(0, 4, "Disease"), span(6, 9, "Chemical")]];
-        let text = table(&score(&gold, &predicted));
+        let mut evaluation = Evaluation {
+            report: score(&gold, &predicted),
+            repaired_tags: 0,
+        };
+        let text = table(&evaluation);
         assert_eq!(
             text,
             "\
@@ -170,6 +225,10 @@ micro avg     100.00  100.00  100.00        2
 macro avg     100.00  100.00  100.00        2
 "
         );
+        evaluation.repaired_tags = 3;
+        assert!(table(&evaluation).ends_with(
+            "\nrepaired tags: 3 predicted I-/E- tags continued no entity and opened one, as in seqeval's default mode (--strict-tags refuses them)\n"
+        ));
     }
 
     #[test]
@@ -191,18 +250,50 @@ macro avg     100.00  100.00  100.00        2
                 "\n"
             ),
         );
-        let report = eval(&gold, &pred, &[]).unwrap();
+        let report = eval(&gold, &pred, &[]).unwrap().report;
         assert_eq!(report.sentences, 2);
         let disease = &report.strict.per_type["Disease"];
         assert_eq!((disease.support, disease.predicted, disease.correct), (1, 1, 1));
         assert_eq!(report.strict.per_type["Gene"].support, 1);
-        // The same predictions as CoNLL give the same report.
-        let conll = write(
+        // The same predictions as CoNLL give the same report, whether the
+        // format is given, follows from the extension or from the gold's.
+        let conll = "BRCA1\tO\ncauses\tO\ncancer\tB-Disease\n\nNo\tO\n";
+        let tsv = write(dir.path(), "pred.tsv", conll);
+        let bare = write(dir.path(), "pred", conll);
+        for (pred, extra) in [(&tsv, &["--pred-format", "conll"][..]), (&tsv, &[]), (&bare, &[])] {
+            assert_eq!(
+                eval(&gold, pred, extra).unwrap().report,
+                report,
+                "{pred} {extra:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn predicted_i_after_o_opens_an_entity_unless_strict_tags() {
+        let dir = tempfile::tempdir().unwrap();
+        let gold = write(
+            dir.path(),
+            "test.tsv",
+            "BRCA1\tB-Gene\ncauses\tO\nbreast\tB-Disease\ncancer\tI-Disease\n",
+        );
+        let pred = write(
             dir.path(),
             "pred.tsv",
-            "BRCA1\tO\ncauses\tO\ncancer\tB-Disease\n\nNo\tO\n",
+            "BRCA1\tI-Gene\ncauses\tO\nbreast\tI-Disease\ncancer\tI-Disease\n",
         );
-        assert_eq!(eval(&gold, &conll, &["--pred-format", "conll"]).unwrap(), report);
+        let evaluation = eval(&gold, &pred, &[]).unwrap();
+        assert_eq!(evaluation.repaired_tags, 2);
+        assert_eq!(evaluation.report.strict.micro.f1, 1.0);
+        let json = serde_json::to_value(&evaluation).unwrap();
+        assert_eq!(json["repaired_tags"], 2);
+        assert_eq!(json["strict"]["micro"]["f1"], 1.0);
+        let error = eval(&gold, &pred, &["--strict-tags"]).unwrap_err();
+        let answers = error.downcast_ref::<crate::Error>();
+        assert!(
+            matches!(answers, Some(crate::Error::Answers { line: 1, .. })),
+            "{error:#}"
+        );
     }
 
     #[test]

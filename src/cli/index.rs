@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
+use crate::bench::{neighbour_ids, recall_at_k};
 use crate::digest::sha256_hex;
 use crate::encoder::Encoder;
 use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
@@ -252,24 +252,16 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     let ef = args.ef.unwrap_or(index.manifest().hnsw.ef_search);
     let k = args.k.min(index.len());
-    let found: usize = (0..queries.len())
-        .into_par_iter()
-        .map(|q| {
-            let query = queries.row(q);
-            let exact = index.search(query, k, SearchMode::Exact);
-            let approx = index.search(query, k, SearchMode::Hnsw { ef: Some(ef) });
-            approx
-                .iter()
-                .filter(|h| exact.iter().any(|e| e.node == h.node))
-                .count()
-        })
-        .sum();
+    let exact = neighbour_ids(&queries, k, |q, k| index.search(q, k, SearchMode::Exact));
+    let approx = neighbour_ids(&queries, k, |q, k| {
+        index.search(q, k, SearchMode::Hnsw { ef: Some(ef) })
+    });
     let recall = Recall {
         index: args.index.display().to_string(),
         queries: queries.len(),
         k,
         ef,
-        recall: found as f64 / (queries.len() * k).max(1) as f64,
+        recall: recall_at_k(&exact, &approx),
     };
     if args.json {
         print_json(&recall)?;

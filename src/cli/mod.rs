@@ -108,13 +108,16 @@ struct CorpusArgs {
 
 impl CorpusArgs {
     fn read(&self, paths: &[impl AsRef<Path>]) -> anyhow::Result<Corpus> {
-        let options = ReadOptions {
-            scheme: self.scheme,
-            skip_invalid_spans: self.skip_invalid_spans,
-        };
-        let corpus = corpus::read_all(paths, self.format, &options)?;
+        let corpus = corpus::read_all(paths, self.format, &self.options())?;
         report_warnings(&corpus);
         Ok(corpus)
+    }
+
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            scheme: self.scheme,
+            skip_invalid_spans: self.skip_invalid_spans,
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! CoNLL-style files: one `token<TAB>tag` line per token (more columns are
 //! allowed: the first is the token, the last the tag), a blank line between
 //! sentences, `-DOCSTART-` lines ignored. Tags are IOB2 or BIOES (`L-`/`U-`
-//! accepted for `E-`/`S-`), or IOB1 when the user says so.
+//! accepted for `E-`/`S-`), or IOB1 when the user says so. Predicted tags can
+//! be read as seqeval reads them by default ([`read_repairing`]): models write
+//! `I-` after `O`, and refusing the file would score nothing.
 
 use std::path::Path;
 
@@ -11,6 +13,19 @@ use crate::error::{Error, Result};
 
 /// Reads a CoNLL file; sentence ids are `{file_name}:{n}`, n counting sentences from 1.
 pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
+    read_tags(path, options, false).map(|(corpus, _)| corpus)
+}
+
+/// Reads a CoNLL file as [`read`] does, except that under [`TagScheme::Auto`]
+/// an `I-` or `E-` tag that continues no entity (after `O`, after another
+/// type, at the start of a sentence) opens one instead of being an error, as
+/// in seqeval's default mode. Returns the corpus and the number of tags so
+/// repaired (none under [`TagScheme::Iob1`], where that is the scheme).
+pub fn read_repairing(path: &Path, options: &ReadOptions) -> Result<(Corpus, usize)> {
+    read_tags(path, options, true)
+}
+
+fn read_tags(path: &Path, options: &ReadOptions, repair: bool) -> Result<(Corpus, usize)> {
     let name = file_name(path);
     let lines = read_lines(path)?;
     let numbered: Vec<(usize, &str)> = lines
@@ -19,6 +34,7 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
         .map(|(i, l)| (i + 1, l.as_str()))
         .collect();
     let mut sentences = Vec::new();
+    let mut repaired = 0;
     for block in numbered
         .split(|(_, line)| is_separator(line))
         .filter(|b| !b.is_empty())
@@ -28,12 +44,15 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Corpus> {
             .map(|&(n, line)| parse_row(path, n, line))
             .collect::<Result<Vec<_>>>()?;
         let id = format!("{name}:{}", sentences.len() + 1);
-        sentences.push(build_sentence(id, &rows, decode(path, &rows, options.scheme)?));
+        let (entities, repairs) = decode(path, &rows, options.scheme, repair)?;
+        repaired += repairs;
+        sentences.push(build_sentence(id, &rows, entities));
     }
-    Ok(Corpus {
+    let corpus = Corpus {
         sentences,
         warnings: Vec::new(),
-    })
+    };
+    Ok((corpus, repaired))
 }
 
 /// One token line.
@@ -81,9 +100,19 @@ fn bad_line(path: &Path, line: usize, problem: &str) -> Error {
     Error::corpus_at(path, line, format!("{problem}; expected 'token<TAB>tag'"))
 }
 
-/// Turns the tags of one sentence into entities as token ranges.
-fn decode<'a>(path: &Path, rows: &[Row<'a>], scheme: TagScheme) -> Result<Vec<(usize, usize, &'a str)>> {
+/// Entities of one sentence as token ranges `(first, end, type)`.
+type Decoded<'a> = Vec<(usize, usize, &'a str)>;
+
+/// Turns the tags of one sentence into entities, with the number of tags
+/// repaired (`repair`: an `I-`/`E-` continuing nothing opens an entity).
+fn decode<'a>(
+    path: &Path,
+    rows: &[Row<'a>],
+    scheme: TagScheme,
+    repair: bool,
+) -> Result<(Decoded<'a>, usize)> {
     let mut entities = Vec::new();
+    let mut repaired = 0;
     let mut open: Option<(usize, &str)> = None;
     let mut close = |open: &mut Option<(usize, &'a str)>, end: usize| {
         if let Some((start, label)) = open.take() {
@@ -99,13 +128,16 @@ fn decode<'a>(path: &Path, rows: &[Row<'a>], scheme: TagScheme) -> Result<Vec<(u
         let tag = parse_tag(row.tag).ok_or_else(|| bad_line(path, row.line, &unknown))?;
         let continues = matches!(open, Some((_, label)) if label == tag.label);
         if !tag.opens && !continues && scheme == TagScheme::Auto {
-            let message = format!(
-                "tag '{}' does not continue an entity of type {} (for IOB1 files use --scheme iob1)",
-                row.tag, tag.label
-            );
-            return Err(Error::corpus_at(path, row.line, message));
+            if !repair {
+                let message = format!(
+                    "tag '{}' does not continue an entity of type {} (for IOB1 files use --scheme iob1)",
+                    row.tag, tag.label
+                );
+                return Err(Error::corpus_at(path, row.line, message));
+            }
+            repaired += 1;
         }
-        // Under IOB1 an I- or E- that continues nothing starts an entity.
+        // Under IOB1, or repairing, an I- or E- that continues nothing starts an entity.
         if tag.opens || !continues {
             close(&mut open, i);
             open = Some((i, tag.label));
@@ -115,11 +147,11 @@ fn decode<'a>(path: &Path, rows: &[Row<'a>], scheme: TagScheme) -> Result<Vec<(u
         }
     }
     close(&mut open, rows.len());
-    Ok(entities)
+    Ok((entities, repaired))
 }
 
 /// The sentence text is the tokens joined by single spaces.
-fn build_sentence(id: String, rows: &[Row], entities: Vec<(usize, usize, &str)>) -> Sentence {
+fn build_sentence(id: String, rows: &[Row], entities: Decoded) -> Sentence {
     let mut text = String::new();
     let mut tokens = Vec::with_capacity(rows.len());
     for row in rows {
@@ -235,6 +267,36 @@ mod tests {
             [("IL 2", "Gene"), ("p53", "Protein"), ("mdm2", "Protein")]
         );
         assert!(corpus.warnings.is_empty());
+    }
+
+    #[test]
+    fn repairing_opens_an_entity_where_a_tag_continues_none() {
+        // I- after O, I- after another type, E- after a closed entity, I- first.
+        let content =
+            "x\tO\nIL\tI-Gene\n2\tI-Gene\np53\tI-Protein\nmdm2\tS-Protein\nup\tE-Protein\n\nz\tI-Gene\n";
+        let (_dir, path) = temp_file("pred.tsv", content.as_bytes());
+        let (corpus, repaired) = read_repairing(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(repaired, 4);
+        assert_eq!(
+            entities(&corpus.sentences[0]),
+            [
+                ("IL 2", "Gene"),
+                ("p53", "Protein"),
+                ("mdm2", "Protein"),
+                ("up", "Protein")
+            ]
+        );
+        assert_eq!(entities(&corpus.sentences[1]), [("z", "Gene")]);
+        // IOB1 reads the same entities, and nothing is a repair there.
+        let iob1 = ReadOptions {
+            scheme: TagScheme::Iob1,
+            ..ReadOptions::default()
+        };
+        let (same, none) = read_repairing(&path, &iob1).unwrap();
+        assert_eq!((same.sentences, none), (corpus.sentences, 0));
+        // Valid IOB2 needs no repair.
+        let (_dir, path) = temp_file("gold.tsv", b"a\tB-X\nb\tI-X\nc\tO\n");
+        assert_eq!(read_repairing(&path, &ReadOptions::default()).unwrap().1, 0);
     }
 
     #[test]

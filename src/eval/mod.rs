@@ -6,11 +6,13 @@
 //! same type: a boundary error still counts). Each gives precision, recall and
 //! F1 per type, micro-averaged over all entities and macro-averaged over types.
 //! [`bootstrap_difference`] says how far a difference between two systems can
-//! be trusted; [`align`] puts predictions made on another copy of the text
-//! onto the gold sentences.
+//! be trusted; [`read_predictions`] reads a model's output file (leniently,
+//! as seqeval reads tags) and [`align`] puts predictions made on another copy
+//! of the text onto the gold sentences.
 
 mod align;
 mod bootstrap;
+mod predictions;
 #[cfg(test)]
 mod seqeval;
 
@@ -23,6 +25,7 @@ use crate::corpus::Span;
 
 pub use align::align;
 pub use bootstrap::{bootstrap_difference, Interval};
+pub use predictions::{predictions_format, read_predictions, Predictions};
 
 /// Precision, recall and F1 as fractions; 0 where undefined (no predictions,
 /// no gold entities), as seqeval reports them.

@@ -111,7 +111,7 @@ mod tests {
     use super::*;
 
     fn clustered_vectors(n: usize, dim: usize, seed: u64) -> Vectors {
-        crate::bench::clustered_unit_vectors(n, dim, 8, 0.6, seed)
+        crate::vectors::clustered_unit_vectors(n, dim, 8, 0.6, seed)
     }
 
     fn recall(found: &[u32], truth: &[u32]) -> f64 {

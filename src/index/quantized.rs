@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn similarities_stay_within_the_rounding_bound() {
-        let vectors = crate::bench::clustered_unit_vectors(200, 384, 4, 0.6, 11);
+        let vectors = crate::vectors::clustered_unit_vectors(200, 384, 4, 0.6, 11);
         let quantized = Quantized::new(&vectors);
         assert_eq!(quantized.len(), 200);
         let query = vectors.row(0);
