@@ -11,7 +11,10 @@ use serde::Serialize;
 
 use super::{print_json, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
 use crate::encoder::{embed_all, sha256_hex, Encoder};
-use crate::index::{partial_dir, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use crate::index::{
+    check_replaceable, partial_dir, BuildOptions, HnswParams, Index, SearchMode, SourceInfo,
+    DEFAULT_EF_SEARCH,
+};
 use crate::select::DEFAULT_K;
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +122,9 @@ fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceIn
 
 fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // Before any work: a wrong --out (a file, the corpus itself, a directory
+    // of other things) is refused with nothing embedded and nothing written.
+    check_replaceable(&args.out)?;
     let corpus = args.input.read(&args.corpus)?;
     let sources = sources(&args.corpus, &args.input)?;
     let encoder = args.model.open()?;
