@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{print_json, report_truncation, CorpusArgs, ModelArgs};
 use crate::corpus::Example;
 use crate::encoder::{embed_all, Encoder};
+use crate::error::Error;
 use crate::index::{Index, SearchMode};
 use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
 
@@ -55,6 +56,10 @@ struct Selection<'a> {
 }
 
 pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.text.as_deref().is_some_and(|text| text.trim().is_empty()) {
+        let problem = "--text is empty: give a sentence to find demonstrations for";
+        return Err(Error::InvalidInput(problem.into()).into());
+    }
     let index = Index::open(&args.index)?;
     let queries: Vec<Example> = match (&args.text, &args.input) {
         (Some(text), _) => vec![Example {
