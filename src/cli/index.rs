@@ -11,7 +11,9 @@ use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs,
 use crate::bench::{neighbour_ids, recall_at_k};
 use crate::digest::sha256_hex;
 use crate::encoder::Encoder;
-use crate::index::{BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH};
+use crate::index::{
+    check_replaceable, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH,
+};
 use crate::pipeline::{build_and_save, embed};
 use crate::progress::Bars;
 use crate::select::DEFAULT_K;
@@ -121,6 +123,9 @@ fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceIn
 
 fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // Before any work: a wrong --out (a file, the corpus itself, a directory
+    // of other things) is refused with nothing embedded and nothing written.
+    check_replaceable(&args.out)?;
     let corpus = args.input.read(&args.corpus)?;
     let sources = sources(&args.corpus, &args.input)?;
     let encoder = args.model.open()?;

@@ -8,6 +8,7 @@ use clap::Args;
 use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
 use crate::corpus::Example;
 use crate::encoder::Encoder;
+use crate::error::Error;
 use crate::index::{Index, SearchMode};
 use crate::pipeline::select;
 use crate::progress::Bars;
@@ -50,6 +51,10 @@ pub struct SelectArgs {
 }
 
 pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.text.as_deref().is_some_and(|text| text.trim().is_empty()) {
+        let problem = "--text is empty: give a sentence to find demonstrations for";
+        return Err(Error::InvalidInput(problem.into()).into());
+    }
     let index = Index::open(&args.index)?;
     let queries: Vec<Example> = match (&args.text, &args.input) {
         (Some(text), _) => vec![Example {

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::text::{file_name, read_lines, read_utf8};
+use super::text::{file_name, read_lines, read_utf8_as_is, BOM};
 use super::tokenize::{checked_span, sentence, trim_span};
-use super::{Corpus, ReadOptions, Span, Warning};
+use super::{check_type_name, Corpus, ReadOptions, Span, Warning};
 use crate::error::{Error, Result};
 
 /// Words that end in a full stop without ending a sentence ("Dr. Smith",
@@ -74,7 +74,13 @@ fn relative_id(root: &Path, txt: &Path) -> String {
 
 /// Reads one `.txt` and its `.ann` and appends the document's sentences.
 fn read_document(txt: &Path, doc_id: &str, options: &ReadOptions, corpus: &mut Corpus) -> Result<()> {
-    let chars: Vec<char> = read_utf8(txt)?.chars().collect();
+    let mut chars: Vec<char> = read_utf8_as_is(txt)?.chars().collect();
+    // brat reads documents with Python's `utf-8` codec, which keeps a
+    // byte-order mark as character 0: `.ann` offsets count it. It stays as a
+    // blank position, so those offsets still land and sentence trimming drops it.
+    if chars.first() == Some(&BOM) {
+        chars[0] = ' ';
+    }
     let ann = txt.with_extension("ann");
     let spans = read_annotations(&ann, &chars, options.skip_invalid_spans, &mut corpus.warnings)?;
     for (n, (text, entities)) in split_sentences(&chars, spans).into_iter().enumerate() {
@@ -212,6 +218,7 @@ fn parse_text_bound(ann: &Path, line: usize, record: &str) -> Result<TextBound> 
         .map(parse_fragment)
         .collect::<Option<Vec<_>>>()
         .ok_or_else(malformed)?;
+    check_type_name(label).map_err(|problem| Error::corpus_at(ann, line, format!("{id}: {problem}")))?;
     let surface = fields.next().unwrap_or_default().to_string();
     Ok(TextBound {
         id,
@@ -487,6 +494,30 @@ mod tests {
             let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
             assert!(message.contains("d.ann:3:"), "{bad}: {message}");
         }
+    }
+
+    #[test]
+    fn empty_entity_types_are_refused_with_file_and_line() {
+        let dir = tree(&[("d.txt", "x y z"), ("d.ann", "T1\tFinding 0 1\tx\nT2\t 2 3\ty\n")]);
+        let message = read(dir.path(), &ReadOptions::default()).unwrap_err().to_string();
+        assert!(
+            message.contains("d.ann:2:") && message.contains("T2: empty entity type"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn byte_order_marks_are_counted_by_offsets_but_not_text() {
+        // brat counts the mark of the .txt as character 0; the .ann's own mark is dropped.
+        let dir = tree(&[
+            ("d.txt", "\u{feff}Fever and cough."),
+            ("d.ann", "\u{feff}T1\tSign 1 6\tFever\n"),
+        ]);
+        let corpus = read(dir.path(), &ReadOptions::default()).unwrap();
+        let sentence = &corpus.sentences[0];
+        assert_eq!(sentence.text, "Fever and cough.");
+        assert_eq!(entities(sentence), [("Fever", "Sign")]);
+        assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::text::{file_name, read_lines};
-use super::{Corpus, ReadOptions, Sentence, Span, TagScheme, Token};
+use super::{check_type_name, Corpus, ReadOptions, Sentence, Span, TagScheme, Token};
 use crate::error::{Error, Result};
 
 /// Reads a CoNLL file; sentence ids are `{file_name}:{n}`, n counting sentences from 1.
@@ -93,7 +93,9 @@ fn parse_tag(tag: &str) -> Option<Tag<'_>> {
         "S" | "U" => (true, true),
         _ => return None,
     };
-    (!label.is_empty()).then_some(Tag { opens, closes, label })
+    check_type_name(label)
+        .is_ok()
+        .then_some(Tag { opens, closes, label })
 }
 
 fn bad_line(path: &Path, line: usize, problem: &str) -> Error {
@@ -357,7 +359,7 @@ mod tests {
     proptest! {
         #[test]
         fn spans_cover_the_tokens_they_tag(
-            rows in prop::collection::vec(("[^\\s]{1,5}", "O|[BIESUL]-(A|B)"), 1..30),
+            rows in prop::collection::vec(("[^\\s\u{feff}]{1,5}", "O|[BIESUL]-(A|B)"), 1..30),
             strict in any::<bool>(),
         ) {
             let content: String = rows.iter().map(|(token, tag)| format!("{token}\t{tag}\n")).collect();

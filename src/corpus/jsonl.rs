@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::text::{file_name, read_lines};
 use super::tokenize::{checked_span, sentence};
-use super::{Corpus, Sentence, Warning};
+use super::{check_type_name, Corpus, Sentence, Warning};
 use crate::error::{Error, Result};
 
 #[derive(Deserialize)]
@@ -50,7 +50,8 @@ pub fn read(path: &Path) -> Result<Corpus> {
     Ok(corpus)
 }
 
-/// Checks the entities against the text and tokenizes.
+/// Checks the text and the entities against it, and tokenizes. A blank text
+/// is refused: it would be indexed and served as a demonstration of nothing.
 fn to_sentence(
     path: &Path,
     line: usize,
@@ -58,11 +59,17 @@ fn to_sentence(
     default_id: String,
     warnings: &mut Vec<Warning>,
 ) -> Result<Sentence> {
+    let refuse = |message: String| Error::corpus_at(path, line, message);
+    if record.text.trim().is_empty() {
+        return Err(refuse(
+            "\"text\" is empty or only whitespace; a sentence needs words".into(),
+        ));
+    }
     let chars: Vec<char> = record.text.chars().collect();
     let mut spans = Vec::with_capacity(record.entities.len());
     for Entity { start, end, label } in record.entities {
-        let (span, note) =
-            checked_span(&chars, start, end, label).map_err(|m| Error::corpus_at(path, line, m))?;
+        check_type_name(&label).map_err(|m| refuse(format!("entity {start}..{end}: {m}")))?;
+        let (span, note) = checked_span(&chars, start, end, label).map_err(refuse)?;
         if let Some(message) = note {
             warnings.push(Warning {
                 location: format!("{}:{line}", path.display()),
@@ -144,11 +151,42 @@ mod tests {
             r#"{"text": "abc", "entities": [{"start": 1, "end": 4, "type": "X"}]}"#,
             r#"{"text": "abc", "entities": [{"start": 1, "end": 2}]}"#,
             r#"{"text": "a  c", "entities": [{"start": 1, "end": 3, "type": "X"}]}"#,
+            r#"{"text": ""}"#,
+            r#"{"text": " \t ", "entities": []}"#,
+            r#"{"text": "abc", "entities": [{"start": 0, "end": 1, "type": ""}]}"#,
+            r#"{"text": "abc", "entities": [{"start": 0, "end": 1, "type": "  "}]}"#,
         ] {
             let content = format!("{{\"text\": \"fine\"}}\n\n{bad}\n");
             let message = read_str(&content).unwrap_err().to_string();
             assert!(message.contains("data.jsonl:3:"), "{bad}: {message}");
         }
+    }
+
+    #[test]
+    fn problems_are_said_plainly() {
+        for (bad, said) in [
+            (r#"{"text": " "}"#, "\"text\" is empty or only whitespace"),
+            (
+                r#"{"text": "abc", "entities": [{"start": 0, "end": 1, "type": ""}]}"#,
+                "empty entity type",
+            ),
+            (
+                r#"{"text": "abc", "entities": [{"start": 1, "end": 1, "type": "X"}]}"#,
+                "empty entity (start == end)",
+            ),
+        ] {
+            let message = read_str(bad).unwrap_err().to_string();
+            assert!(message.contains(said), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_text() {
+        let corpus = read_str(
+            "\u{feff}{\"text\": \"ab\", \"entities\": [{\"start\": 0, \"end\": 2, \"type\": \"X\"}]}",
+        )
+        .unwrap();
+        assert_eq!(corpus.sentences[0].text, "ab");
     }
 
     #[test]
@@ -192,7 +230,12 @@ mod tests {
                 .map(|s| serde_json::json!({"start": s.start, "end": s.end, "type": s.label}))
                 .collect();
             let line = serde_json::json!({"text": text, "entities": entities}).to_string();
-            let corpus = read_str(&line).unwrap();
+            let read = read_str(&line);
+            if text.trim().is_empty() {
+                prop_assert!(read.is_err());
+                return Ok(());
+            }
+            let corpus = read.unwrap();
             let sentence = &corpus.sentences[0];
             prop_assert_eq!(&sentence.text, &text);
             prop_assert_eq!(&sentence.entities, &spans);

@@ -71,6 +71,22 @@ impl Sentence {
     }
 }
 
+/// Checks an entity type read from a corpus: one rule for every reader. A
+/// type must be non-empty and hold no whitespace or control character: an
+/// empty type names nothing a prompt can ask for, and CoNLL (read by
+/// exemplar, and written for its predictions) splits columns at whitespace.
+pub(crate) fn check_type_name(label: &str) -> std::result::Result<(), String> {
+    if label.is_empty() {
+        return Err("empty entity type".into());
+    }
+    if label.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "entity type {label:?} contains whitespace or a control character"
+        ));
+    }
+    Ok(())
+}
+
 /// An entity with the text it covers, as printed in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {
@@ -201,4 +217,21 @@ pub fn read_all(paths: &[impl AsRef<Path>], format: Format, options: &ReadOption
         all.warnings.extend(corpus.warnings);
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_are_non_empty_and_without_whitespace() {
+        for good in ["Disease", "Sign_or_Symptom", "Gene-or-protein", "ß"] {
+            assert_eq!(check_type_name(good), Ok(()), "{good}");
+        }
+        assert!(check_type_name("").unwrap_err().contains("empty entity type"));
+        for bad in [" ", "  ", " Disease", "Specific Disease", "A\tB", "X\u{7}"] {
+            let message = check_type_name(bad).unwrap_err();
+            assert!(message.contains("whitespace or a control"), "{bad:?}: {message}");
+        }
+    }
 }

@@ -70,7 +70,10 @@ pub(crate) fn checked_span(
     label: String,
 ) -> Result<(Span, Option<String>), String> {
     let what = format!("entity {start}..{end} of type {label}");
-    if end <= start || end > chars.len() {
+    if end == start {
+        return Err(format!("{what} is an empty entity (start == end)"));
+    }
+    if end < start || end > chars.len() {
         return Err(format!(
             "{what} is not inside the text ({} characters)",
             chars.len()
@@ -156,6 +159,9 @@ mod tests {
             .unwrap_err()
             .contains("not inside"));
         assert!(checked_span(&chars, 2, 2, "X".into())
+            .unwrap_err()
+            .contains("empty entity (start == end)"));
+        assert!(checked_span(&chars, 3, 2, "X".into())
             .unwrap_err()
             .contains("not inside"));
     }

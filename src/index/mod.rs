@@ -2,7 +2,8 @@
 //! an HNSW graph over them, in one directory with a checked manifest.
 //!
 //! ```text
-//! indexes/NAME/
+//! indexes/NAME -> .NAME.v<nanos>-<pid>   a link to the current version (see store.rs)
+//! indexes/.NAME.v<nanos>-<pid>/
 //!   manifest.json   format version, model, parameters, counts, file checksums
 //!   examples.bin    the sentences with their entities (bincode)
 //!   vectors.f32     unit vectors, little-endian f32, row-major
@@ -16,6 +17,8 @@ mod manifest;
 mod quantized;
 mod store;
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -27,7 +30,7 @@ pub use graph::{exact_search, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
 pub use quantized::Quantized;
-pub use store::write_file_atomically;
+pub use store::{check_replaceable, write_file_atomically};
 
 use crate::corpus::{Corpus, Sentence};
 use crate::digest::sha256_hex;
@@ -178,10 +181,42 @@ impl Index {
         store::write_dir_atomically(dir, &all)
     }
 
-    /// Opens an index directory, checking its format version, every file's size
-    /// and checksum, and the consistency of what they hold.
+    /// Opens an index (the link to its current version, or a plain directory),
+    /// checking its format version, every file's size and checksum, that every
+    /// vector is a finite unit vector, and the consistency of what they hold.
     pub fn open(dir: &Path) -> Result<Index> {
-        let manifest = read_manifest(dir)?;
+        if !dir.is_dir() {
+            return Err(Error::io(
+                dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no index here (build one with `exemplar index build`)",
+                ),
+            ));
+        }
+        // A rebuild may replace the index and remove the version just resolved
+        // before its files are opened; the link then points to the new version,
+        // which is read instead. Two retries: each needs a whole rebuild to
+        // complete within one attempt.
+        let mut retries = 2;
+        loop {
+            let version = store::resolve(dir);
+            let opened = Self::open_version(dir, &version);
+            if opened.is_ok() || retries == 0 || store::resolve(dir) == version {
+                return opened;
+            }
+            retries -= 1;
+        }
+    }
+
+    /// Opens the files of one version of the index `dir` (the directory itself
+    /// or the one its link points to); errors name `dir`.
+    fn open_version(dir: &Path, version: &Path) -> Result<Index> {
+        // Every file is opened before any is read, so that a rebuild removing
+        // this version meanwhile cannot take the later ones away.
+        let [manifest, examples, vectors, graph] =
+            [store::MANIFEST, EXAMPLES, VECTORS, GRAPH].map(|name| (name, File::open(version.join(name))));
+        let manifest = read_manifest(dir, manifest)?;
         let corrupt = |reason: String| Error::IndexCorrupt {
             path: dir.to_path_buf(),
             reason,
@@ -191,11 +226,11 @@ impl Index {
                 return Err(corrupt(format!("the manifest lists no {name}")));
             }
         }
-        let examples: Vec<Sentence> = decode(dir, EXAMPLES, &read_checked(dir, &manifest, EXAMPLES)?)?;
+        let examples: Vec<Sentence> = decode(dir, EXAMPLES, &read_checked(dir, &manifest, examples)?)?;
         let dim = manifest.model.dimension;
-        let vectors = Vectors::from_le_bytes(dim, &read_checked(dir, &manifest, VECTORS)?)
+        let vectors = Vectors::from_le_bytes(dim, &read_checked(dir, &manifest, vectors)?)
             .ok_or_else(|| corrupt(format!("{VECTORS} does not hold whole {dim}-dimensional vectors")))?;
-        let graph: Graph = decode(dir, GRAPH, &read_checked(dir, &manifest, GRAPH)?)?;
+        let graph: Graph = decode(dir, GRAPH, &read_checked(dir, &manifest, graph)?)?;
 
         let n = examples.len();
         if vectors.len() != n || manifest.corpus.sentences != n {
@@ -203,6 +238,12 @@ impl Index {
                 "{n} examples, {} vectors, manifest says {} sentences",
                 vectors.len(),
                 manifest.corpus.sentences
+            )));
+        }
+        if let Some((row, problem)) = vectors.first_non_unit() {
+            return Err(corrupt(format!(
+                "{VECTORS}: row {row} (sentence {}) {problem}",
+                examples[row].id
             )));
         }
         graph
@@ -279,18 +320,17 @@ impl Index {
     }
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let path = dir.join(store::MANIFEST);
-    if !dir.is_dir() {
-        return Err(Error::io(
-            dir,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no index here (build one with `exemplar index build`)",
-            ),
-        ));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| Error::IndexCorrupt {
+/// A file of an index version, opened (or not) by [`Index::open_version`].
+type Opened = (&'static str, std::io::Result<File>);
+
+fn read_all((_, file): Opened) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn read_manifest(dir: &Path, manifest: Opened) -> Result<Manifest> {
+    let bytes = read_all(manifest).map_err(|e| Error::IndexCorrupt {
         path: dir.to_path_buf(),
         reason: format!("cannot read {}: {e}", store::MANIFEST),
     })?;
@@ -315,14 +355,14 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
 }
 
 /// Reads one data file and checks it against the manifest.
-fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<Vec<u8>> {
-    let path: PathBuf = dir.join(name);
+fn read_checked(dir: &Path, manifest: &Manifest, file: Opened) -> Result<Vec<u8>> {
+    let name = file.0;
     let corrupt = |reason: String| Error::IndexCorrupt {
         path: dir.to_path_buf(),
         reason: format!("{name}: {reason}"),
     };
     let expected = &manifest.files[name];
-    let bytes = std::fs::read(&path).map_err(|e| corrupt(format!("cannot read it ({e})")))?;
+    let bytes = read_all(file).map_err(|e| corrupt(format!("cannot read it ({e})")))?;
     if bytes.len() as u64 != expected.bytes {
         return Err(corrupt(format!(
             "{} bytes, the manifest says {} (truncated or replaced)",
