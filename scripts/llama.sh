@@ -100,7 +100,7 @@ CMAKE_FLAGS=(
 )
 
 # ---- helpers ----------------------------------------------------------------
-file_size() { stat -c %s "$1"; }
+file_size() { stat -L -c %s "$1"; }
 gguf_entry() { # gguf_entry NAME SHA256
     printf '%s/gguf/%s-%s\n' "$CACHE" "$1" "${2:0:16}"
 }
