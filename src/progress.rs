@@ -33,16 +33,16 @@ pub struct Bars {
     current: Mutex<Option<ProgressBar>>,
 }
 
-impl Bars {
-    /// Bars when `show` is true, else nothing (as [`Quiet`]).
-    pub fn new(show: bool) -> Box<dyn Progress> {
-        if show {
-            Box::new(Bars::default())
-        } else {
-            Box::new(Quiet)
-        }
+/// [`Bars`] when `show` is true, else [`Quiet`].
+pub fn bars(show: bool) -> Box<dyn Progress> {
+    if show {
+        Box::new(Bars::default())
+    } else {
+        Box::new(Quiet)
     }
+}
 
+impl Bars {
     fn with_current(&self, action: impl FnOnce(&mut Option<ProgressBar>)) {
         // A poisoned lock only means another thread panicked mid-update: the
         // bar is still fine to draw.

@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 
 mod common;
-use common::{exemplar, failure_of, json_lines, scratch, sentences_as_jsonl, stdout_of};
+use common::{
+    exemplar, failure_of, json_lines, scratch, sentences_as_jsonl, skip_without_model, small_index, stdout_of,
+};
 
 /// A fresh, empty directory of this test run.
 fn fresh(name: &str) -> PathBuf {
@@ -34,19 +35,6 @@ fn build(corpus: &Path, format: &str, out: &Path) -> std::process::Command {
         .arg(out)
         .arg(corpus);
     cmd
-}
-
-/// An index over 40 NCBI-disease development sentences, built once.
-fn small_index() -> &'static Path {
-    static INDEX: OnceLock<PathBuf> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        let dir = fresh("small");
-        let corpus = dir.join("small.jsonl");
-        std::fs::write(&corpus, sentences_as_jsonl("devel.tsv", 40)).unwrap();
-        let out = dir.join("index");
-        stdout_of(&mut build(&corpus, "jsonl", &out));
-        out
-    })
 }
 
 // ---- a wrong --out is refused before any work, and touches nothing ----
@@ -94,6 +82,9 @@ fn build_refuses_a_directory_of_other_things_before_opening_the_model() {
 
 #[test]
 fn readers_never_miss_the_index_while_it_is_rebuilt() {
+    if skip_without_model() {
+        return;
+    }
     let dir = fresh("swap");
     let corpus = dir.join("train.jsonl");
     std::fs::write(&corpus, sentences_as_jsonl("devel.tsv", 20)).unwrap();
@@ -161,6 +152,9 @@ fn forged_copy(name: &str, row: usize, value: f32) -> PathBuf {
 
 #[test]
 fn forged_vectors_are_refused_naming_the_row() {
+    if skip_without_model() {
+        return;
+    }
     for (name, row, value, said) in [
         ("nan", 3, f32::NAN, "not a finite number"),
         ("huge", 7, 3e37, "has norm inf"),
@@ -168,7 +162,7 @@ fn forged_vectors_are_refused_naming_the_row() {
     ] {
         let index = forged_copy(name, row, value);
         let stderr = failure_of(exemplar().args(["index", "info"]).arg(&index));
-        let row_named = format!("vectors.f32: row {row} (sentence small.jsonl:{})", row + 1);
+        let row_named = format!("vectors.f32: row {row} (sentence devel-40.jsonl:{})", row + 1);
         assert!(
             stderr.contains("is damaged") && stderr.contains(&row_named) && stderr.contains(said),
             "{name}: {stderr}"
@@ -217,6 +211,9 @@ fn a_byte_order_mark_is_dropped_by_every_reader() {
 
 #[test]
 fn an_empty_query_is_refused() {
+    if skip_without_model() {
+        return;
+    }
     for text in ["", "  \t"] {
         let stderr = failure_of(
             exemplar()
@@ -229,6 +226,9 @@ fn an_empty_query_is_refused() {
 
 #[test]
 fn blank_lines_of_a_query_file_are_skipped_with_a_warning() {
+    if skip_without_model() {
+        return;
+    }
     let dir = fresh("queries");
     let queries = dir.join("queries.txt");
     std::fs::write(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use ureq::Agent;
 
 mod common;
-use common::{exemplar, json_lines, scratch, sentences_as_jsonl, stdout_of};
+use common::{exemplar, json_lines, jsonl_index, scratch, sentences_as_jsonl, skip_without_model, stdout_of};
 
 fn texts_of(jsonl: &str) -> Vec<String> {
     jsonl
@@ -30,19 +30,7 @@ fn texts_of(jsonl: &str) -> Vec<String> {
 /// An index over the first 200 training sentences, built once per test run.
 fn index() -> &'static Path {
     static INDEX: OnceLock<PathBuf> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        let dir = scratch("serve");
-        let corpus = dir.join("train200.jsonl");
-        std::fs::write(&corpus, sentences_as_jsonl("train.tsv", 200)).unwrap();
-        let out = dir.join("ncbi-small");
-        stdout_of(
-            exemplar()
-                .args(["index", "build", "--format", "jsonl", "--out"])
-                .arg(&out)
-                .arg(&corpus),
-        );
-        out
-    })
+    INDEX.get_or_init(|| jsonl_index("train.tsv", 200))
 }
 
 /// A running `exemplar serve`, killed when dropped.
@@ -156,6 +144,9 @@ fn assert_same_demos(served: &Value, cli: &Value) {
 
 #[test]
 fn selections_equal_exemplar_select_and_prompts_are_rendered() {
+    if skip_without_model() {
+        return;
+    }
     let server = Server::start(2, &[]);
     let dir = scratch("serve");
 
@@ -262,6 +253,9 @@ fn selections_equal_exemplar_select_and_prompts_are_rendered() {
 
 #[test]
 fn health_indexes_metrics_and_refusals() {
+    if skip_without_model() {
+        return;
+    }
     let server = Server::start(2, &["--max-batch", "8"]);
     assert_eq!(server.get("/healthz"), (200, "ok".to_string()));
 
@@ -338,6 +332,9 @@ fn slow_request() -> Value {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    if skip_without_model() {
+        return;
+    }
     let mut server = Server::start(1, &[]);
     let (url, request) = (server.url("/v1/select"), slow_request());
     let in_flight = std::thread::spawn(move || {
@@ -369,6 +366,9 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
 
 #[test]
 fn a_request_over_the_time_limit_gets_503_and_the_server_goes_on() {
+    if skip_without_model() {
+        return;
+    }
     let server = Server::start(1, &["--timeout-secs", "1"]);
     let (status, error) = server.post(&slow_request());
     assert_eq!(status, 503, "{error}");

@@ -8,7 +8,7 @@ use clap::Args;
 use super::{CorpusArgs, ModelArgs};
 use crate::encoder::Encoder;
 use crate::pipeline::embed;
-use crate::progress::Bars;
+use crate::progress::bars;
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
@@ -28,7 +28,7 @@ pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let corpus = args.corpus.read(&[&args.input])?;
     let encoder = args.model.open()?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
-    let embedded = embed(&encoder, &texts, &*Bars::new(!quiet))?;
+    let embedded = embed(&encoder, &texts, &*bars(!quiet))?;
     let (vectors, truncated) = (embedded.vectors, embedded.truncated);
     super::report_truncation(
         &super::sentence_ids(&corpus),

@@ -15,7 +15,7 @@ use crate::index::{
     check_replaceable, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH,
 };
 use crate::pipeline::{build_and_save, embed};
-use crate::progress::Bars;
+use crate::progress::bars;
 use crate::select::DEFAULT_K;
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +138,7 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         },
         ef_search: args.ef_search,
     };
-    let progress = Bars::new(!quiet);
+    let progress = bars(!quiet);
     let (index, report) = build_and_save(&corpus, sources, &encoder, &options, &args.out, &*progress)?;
     if report.resumed > 0 {
         eprintln!(
@@ -253,7 +253,7 @@ fn verify(args: VerifyArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     index.check_encoder(encoder.info(), &args.index)?;
     let corpus = args.input.read(&[&args.queries])?;
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
-    let queries = embed(&encoder, &texts, &*Bars::new(!quiet))?.vectors;
+    let queries = embed(&encoder, &texts, &*bars(!quiet))?.vectors;
 
     let ef = args.ef.unwrap_or(index.manifest().hnsw.ef_search);
     let k = args.k.min(index.len());

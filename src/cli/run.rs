@@ -180,7 +180,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
 
     let total: usize = planned.iter().map(|p| p.exchanges.len()).sum();
-    let bar = crate::progress::Bars::new(!quiet);
+    let bar = crate::progress::bars(!quiet);
     bar.start("generating", total as u64);
     let progress = || bar.advance(1);
     let outcome = match &args.answers {

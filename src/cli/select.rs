@@ -11,7 +11,7 @@ use crate::encoder::Encoder;
 use crate::error::Error;
 use crate::index::{Index, SearchMode};
 use crate::pipeline::select;
-use crate::progress::Bars;
+use crate::progress::bars;
 use crate::select::{Selection, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -85,7 +85,7 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
         false => None,
     };
-    let progress = Bars::new(!quiet && queries.len() > 1);
+    let progress = bars(!quiet && queries.len() > 1);
     let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
     let selected = select(
         &index,

@@ -140,19 +140,16 @@ crate::named! {
 
 crate::named! {
     /// How CoNLL tags are read.
+    #[derive(Default)]
     pub enum TagScheme: "tag scheme" {
         /// IOB2 or BIOES; an `I-` with no opening `B-` is an error.
+        #[default]
         Auto => "auto",
         /// IOB1: an `I-` after `O` or another type opens a new entity.
         Iob1 => "iob1",
     }
 }
 
-impl Default for TagScheme {
-    fn default() -> Self {
-        TagScheme::Auto
-    }
-}
 
 /// Options shared by the readers.
 #[derive(Debug, Clone, Default)]

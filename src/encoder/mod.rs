@@ -6,6 +6,7 @@
 //! its files (pooling and maximum length come from the directory's config).
 
 mod checkpoint;
+mod hashed;
 mod model;
 mod onnx;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub use hashed::HashedEncoder;
 pub use model::{default_models_dir, ModelDir, ModelOverrides, DEFAULT_MODEL_NAME};
 pub use onnx::OnnxEncoder;
 

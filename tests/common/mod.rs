@@ -2,8 +2,10 @@
 //! module on its own and uses part of it, hence the `dead_code` allowance).
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
@@ -85,4 +87,145 @@ pub fn sentences_as_jsonl(split: &str, n: usize) -> String {
         .take(n)
         .map(|s| json!({ "text": s.text, "entities": s.entities }).to_string() + "\n")
         .collect()
+}
+
+/// The NCBI-disease training index, built once per test run.
+pub fn ncbi_index() -> &'static Path {
+    static INDEX: OnceLock<PathBuf> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let out = scratch("indexes").join("ncbi-train");
+        stdout_of(exemplar().args(TRAIN_INDEX_BUILD).arg(&out));
+        out
+    })
+}
+
+/// The arguments that index the NCBI-disease training split, less the output directory.
+pub const TRAIN_INDEX_BUILD: [&str; 6] = [
+    "index",
+    "build",
+    "data/ncbi-disease/train.tsv",
+    "--format",
+    "conll",
+    "--out",
+];
+
+/// A small index over 40 NCBI-disease development sentences, written as JSONL.
+pub fn small_index() -> &'static Path {
+    static INDEX: OnceLock<PathBuf> = OnceLock::new();
+    INDEX.get_or_init(|| jsonl_index("devel.tsv", 40))
+}
+
+/// Builds an index over the first `n` sentences of an NCBI-disease split,
+/// written as JSONL, and returns its directory.
+pub fn jsonl_index(split: &str, n: usize) -> PathBuf {
+    let dir = scratch("indexes");
+    let name = format!("{}-{n}", split.trim_end_matches(".tsv"));
+    let corpus = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&corpus, sentences_as_jsonl(split, n)).unwrap();
+    let out = dir.join(name);
+    stdout_of(
+        exemplar()
+            .args(["index", "build", "--format", "jsonl", "--out"])
+            .arg(&out)
+            .arg(&corpus),
+    );
+    out
+}
+
+pub fn manifest(index: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Copies of `index`, each with one file damaged, and what the refusal of
+/// each must say: vectors cut short, a flipped byte in the graph, the examples
+/// missing, a format version from the future.
+pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
+    let copy = |name: &str, damage: &dyn Fn(&Path)| {
+        let copy = scratch("damaged").join(name);
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(index).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+        damage(&copy);
+        copy
+    };
+    let truncated = copy("truncated", &|dir| {
+        let path = dir.join("vectors.f32");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    let altered = copy("altered", &|dir| {
+        let path = dir.join("graph.bin");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    });
+    let missing = copy("missing", &|dir| {
+        std::fs::remove_file(dir.join("examples.bin")).unwrap()
+    });
+    let future = copy("future", &|dir| {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            "\"format_version\": 1",
+            "\"format_version\": 99",
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+    });
+    vec![
+        (truncated, vec!["damaged", "vectors.f32", "truncated"]),
+        (altered, vec!["damaged", "graph.bin", "checksum"]),
+        (missing, vec!["damaged", "examples.bin"]),
+        (future, vec!["cannot be used", "format version 99"]),
+    ]
+}
+
+/// Whether a test must stop for want of something (`missing` says what):
+/// prints `skipped: <why>, run scripts/test.sh` and returns true. Under
+/// scripts/test.sh (EXEMPLAR_FULL_TESTS set), where every test must run, it
+/// fails the test instead.
+fn skip(missing: Option<String>) -> bool {
+    let Some(why) = missing else { return false };
+    assert!(
+        std::env::var_os("EXEMPLAR_FULL_TESTS").is_none(),
+        "{why}: scripts/test.sh sets it up and runs every test"
+    );
+    // Straight to stderr: libtest captures print!/eprint! of passing tests.
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    let _ = writeln!(std::io::stderr(), "skipped: {why}, run scripts/test.sh ({test})");
+    true
+}
+
+/// True (after saying so) where the sentence encoder or ONNX Runtime that
+/// scripts/setup.sh installs is missing, looked for as the binary does.
+pub fn skip_without_model() -> bool {
+    use exemplar::encoder::{default_models_dir, ModelDir, DEFAULT_MODEL_NAME};
+    let model = default_models_dir().join(DEFAULT_MODEL_NAME).join("model.onnx");
+    let missing = match ModelDir::onnxruntime_library(None) {
+        _ if !model.is_file() => Some(format!("no sentence encoder at {}", model.display())),
+        Ok(library) if library.is_file() => None,
+        Ok(library) => Some(format!("no ONNX Runtime library at {}", library.display())),
+        Err(e) => Some(format!("no ONNX Runtime library ({e})")),
+    };
+    skip(missing)
+}
+
+/// True (after saying so) where the llama-server build or the Gemma model that
+/// `scripts/llama.sh install` puts in place is missing.
+pub fn skip_without_llama_server() -> bool {
+    let llama = repo().join(".cache/llama");
+    let missing = [llama.join("bin/llama-server"), llama.join("models/gemma.gguf")]
+        .into_iter()
+        .find(|p| !p.is_file());
+    skip(missing.map(|p| format!("no {}", p.display())))
+}
+
+/// True (after saying so) where the venv with the peer libraries that
+/// `scripts/peers.sh --setup` creates is missing.
+pub fn skip_without_peers_venv() -> bool {
+    let python = repo().join(".cache/peers-venv/bin/python");
+    skip((!python.is_file()).then(|| format!("no {}", python.display())))
 }
