@@ -10,6 +10,7 @@
 #
 #   scripts/loadtest.sh                     # 30 s per scenario, 180 s soak
 #   DURATION=5 SOAK=0 scripts/loadtest.sh   # a quick run, no soak
+#   EXEMPLAR=target/debug/exemplar scripts/loadtest.sh   # this binary, no release build
 #
 # Scenarios: single sentences one at a time (1 connection: the unloaded
 # latency), single sentences and 32-sentence batches over CONNECTIONS
@@ -29,9 +30,10 @@ if ! command -v wrk >/dev/null; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-scripts/setup.sh
-cargo build --release --quiet
-exemplar=target/release/exemplar
+# $EXEMPLAR_MODELS: models set up elsewhere (by scripts/setup.sh there).
+[[ -n "${EXEMPLAR_MODELS:-}" ]] || scripts/setup.sh
+exemplar="${EXEMPLAR:-target/release/exemplar}"
+[[ -n "${EXEMPLAR:-}" ]] || cargo build --release --quiet
 index=indexes/ncbi-disease
 # Rebuild unless a sound index of the current model is already there.
 if ! $exemplar select --quiet --index "$index" --text "probe" --k 1 >/dev/null 2>&1; then

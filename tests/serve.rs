@@ -3,7 +3,8 @@
 //! index of NCBI-disease training sentences built here. Answers are compared
 //! with `exemplar select --json` on the same inputs.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -42,14 +43,23 @@ struct Server {
 impl Server {
     /// Starts a server with `sessions` encoder sessions and `extra` options.
     fn start(sessions: usize, extra: &[&str]) -> Server {
-        let mut child = exemplar()
+        Self::spawn(exemplar().stderr(Stdio::inherit()), sessions, extra)
+    }
+
+    /// [`Server::start`] with the access log on, written to `log`.
+    fn start_logging(sessions: usize, extra: &[&str], log: &Path) -> Server {
+        let log = std::fs::File::create(log).unwrap();
+        Self::spawn(common::binary().stderr(log), sessions, extra)
+    }
+
+    fn spawn(command: &mut Command, sessions: usize, extra: &[&str]) -> Server {
+        let mut child = command
             .arg("serve")
             .arg("--index")
             .arg(index())
             .args(["--addr", "127.0.0.1:0", "--sessions", &sessions.to_string()])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("serve starts");
         let mut line = String::new();
@@ -86,6 +96,33 @@ impl Server {
             .expect("answers");
         let value = response.body_mut().read_json().expect("a JSON body");
         (response.status().as_u16(), value)
+    }
+
+    /// A raw connection, whose reads give up after 30 s.
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.base.trim_start_matches("http://")).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+    }
+
+    /// The value of the metric line that starts with `name` (labels included).
+    fn metric(&self, name: &str) -> Option<u64> {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Waits until the metric `name` reads `value`.
+    fn await_metric(&self, name: &str, value: u64) {
+        let started = Instant::now();
+        while self.metric(name) != Some(value) {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{name} never reached {value}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn terminate(&self) {
@@ -125,6 +162,52 @@ fn agent() -> Agent {
         .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into()
+}
+
+/// Sends `request` on `stream` and reads one answer: status and body (the
+/// body by its Content-Length).
+fn exchange(stream: &mut TcpStream, request: &[u8]) -> (u16, String) {
+    stream.write_all(request).expect("the request is sent");
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("a status line");
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("a header");
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("the body");
+    let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok());
+    (
+        status.unwrap_or_else(|| panic!("bad status line {status_line:?}")),
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+/// What the server sends on `stream` until it closes it, or `None` when it
+/// keeps it open past the read timeout. A reset counts as a close: a server
+/// that closes with unread input resets.
+fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
+    let (mut received, mut buf) = (Vec::new(), [0; 4096]);
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&received).into_owned()),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&received).into_owned())
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Demonstrations equal up to float noise in the scores.
@@ -335,7 +418,7 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     if skip_without_model() {
         return;
     }
-    let mut server = Server::start(1, &[]);
+    let mut server = Server::start(1, &["--shutdown-grace-secs", "120"]);
     let (url, request) = (server.url("/v1/select"), slow_request());
     let in_flight = std::thread::spawn(move || {
         let mut response = agent().post(&url).send_json(&request).expect("answered");
@@ -377,4 +460,252 @@ fn a_request_over_the_time_limit_gets_503_and_the_server_goes_on() {
         "{error}"
     );
     assert_eq!(server.get("/healthz"), (200, "ok".to_string()));
+}
+
+/// Three rounds of the load that once deadlocked the encoder's session pool
+/// (a session held across a rayon call): 8 clients, each sending 32-sentence
+/// batches back to back. Every request must be answered, and in time: a
+/// client gives up after 60 s, so a hang fails the test instead of stalling
+/// it. Rayon's pool gets 8 threads whatever the machine: the deadlock needs
+/// idle workers that steal, and on 2 cores the old pool hung within seconds
+/// with 8 and not in minutes with 2. Short sentences (6 words) make many
+/// batches a second, each a chance for the old pool to hang: it did in each
+/// of 4 runs, 3 times in the first round.
+#[test]
+fn sustained_batch_load_from_8_clients_is_all_answered() {
+    if skip_without_model() {
+        return;
+    }
+    const CLIENTS: usize = 8;
+    const REQUESTS: usize = 8;
+    let server = Server::spawn(
+        exemplar().env("RAYON_NUM_THREADS", "8").stderr(Stdio::inherit()),
+        2,
+        &["--timeout-secs", "30"],
+    );
+    let texts: Vec<String> = texts_of(&sentences_as_jsonl("devel.tsv", 32 * CLIENTS))
+        .iter()
+        .map(|t| t.split(' ').take(6).collect::<Vec<_>>().join(" "))
+        .collect();
+    let batches: Vec<Value> = texts.chunks(32).map(|c| json!({ "texts": c })).collect();
+    for round in 0..3 {
+        let clients: Vec<_> = batches
+            .iter()
+            .map(|batch| {
+                let (url, batch) = (server.url("/v1/select"), batch.clone());
+                std::thread::spawn(move || {
+                    let agent: Agent = Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(60)))
+                        .build()
+                        .into();
+                    for _ in 0..REQUESTS {
+                        let mut response = agent.post(&url).send_json(&batch).map_err(|e| e.to_string())?;
+                        let body = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+                        if response.status() != 200 {
+                            return Err(format!("{}: {body}", response.status()));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for (client, thread) in clients.into_iter().enumerate() {
+            let outcome = thread.join().expect("the client thread");
+            assert_eq!(outcome, Ok(()), "round {round}, client {client}");
+        }
+    }
+    let answered = (3 * CLIENTS * REQUESTS) as u64;
+    assert_eq!(
+        server.metric("exemplar_http_requests_total{route=\"/v1/select\",status=\"200\"}"),
+        Some(answered)
+    );
+}
+
+/// A POST whose body never completes: headers promise 100 bytes, 10 come.
+const PARTIAL_BODY: &[u8] = b"POST /v1/select HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+    Content-Length: 100\r\n\r\n{\"text\": \"";
+
+#[test]
+fn sigterm_drops_unfinished_requests_after_the_grace_period() {
+    if skip_without_model() {
+        return;
+    }
+    let mut server = Server::start(
+        1,
+        &[
+            "--shutdown-grace-secs",
+            "2",
+            "--header-timeout-secs",
+            "600",
+            "--body-timeout-secs",
+            "600",
+        ],
+    );
+    // One connection stops mid-head (after a first request, so it is being served) ...
+    let mut half_head = server.connect();
+    assert_eq!(
+        exchange(&mut half_head, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"),
+        (200, "ok".to_string())
+    );
+    half_head
+        .write_all(b"POST /v1/select HTTP/1.1\r\nHost: t\r\nCont")
+        .unwrap();
+    // ... the other mid-body, inside the handler.
+    let mut half_body = server.connect();
+    half_body.write_all(PARTIAL_BODY).unwrap();
+    server.await_metric("exemplar_select_in_flight", 1);
+
+    let signalled = Instant::now();
+    server.terminate();
+    let exit = server.wait(Duration::from_secs(30));
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(15),
+        "exited {:?} after SIGTERM, with a grace of 2 s",
+        signalled.elapsed()
+    );
+    assert!(read_until_closed(&mut half_head).is_some());
+    assert!(read_until_closed(&mut half_body).is_some());
+}
+
+#[test]
+fn slow_or_idle_clients_are_cut_off_and_connections_are_capped() {
+    if skip_without_model() {
+        return;
+    }
+    let server = Server::start(
+        1,
+        &[
+            "--header-timeout-secs",
+            "2",
+            "--body-timeout-secs",
+            "2",
+            "--max-connections",
+            "2",
+        ],
+    );
+    // A body that stops coming: 408, with a JSON error.
+    let (status, body) = exchange(&mut server.connect(), PARTIAL_BODY);
+    assert_eq!(status, 408, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("limit of 2 s"),
+        "{error}"
+    );
+
+    // A connection that sends nothing, one that stops mid-head, and one idle
+    // after an answer: closed after the header timeout. Five such holders
+    // against a limit of 2: they are served two at a time, and a request
+    // behind them is still answered.
+    let mut silent: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+    let mut half_head = server.connect();
+    half_head.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+    let mut idle = server.connect();
+    let (status, _) = exchange(&mut idle, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(status, 200);
+    assert_eq!(
+        server.metric("exemplar_http_connections_open"),
+        Some(2),
+        "the metrics request and one holder: the others wait"
+    );
+    for stream in silent.iter_mut().chain([&mut half_head, &mut idle]) {
+        assert_eq!(
+            read_until_closed(stream).as_deref(),
+            Some(""),
+            "closed without an answer"
+        );
+    }
+    server.await_metric(
+        "exemplar_http_connection_errors_total{kind=\"header_timeout\"}",
+        5,
+    );
+    assert_eq!(server.get("/healthz"), (200, "ok".to_string()));
+}
+
+#[test]
+fn refusals_are_json_name_their_cause_and_are_logged_briefly() {
+    if skip_without_model() {
+        return;
+    }
+    let log = scratch("serve").join("refusals.log");
+    let server = Server::start_logging(1, &[], &log);
+    let post = |content_type: &str, body: &str| {
+        let mut response = agent()
+            .post(&server.url("/v1/select"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .expect("answers");
+        let value: Value = response.body_mut().read_json().expect("a JSON body");
+        (response.status().as_u16(), value)
+    };
+
+    // Empty queries.
+    for (body, named) in [
+        (r#"{"text": ""}"#, "\"text\" is empty"),
+        (r#"{"text": "  \n"}"#, "\"text\" is empty"),
+        (r#"{"texts": ["Ataxia .", ""]}"#, "\"texts[1]\" is empty"),
+    ] {
+        let (status, error) = server.post_raw(body);
+        assert_eq!(status, 400, "{body}: {error}");
+        assert!(error["error"].as_str().unwrap().contains(named), "{error}");
+    }
+
+    // Bodies not declared JSON, as a cross-origin form or text post would be.
+    let json = r#"{"text": "Ataxia ."}"#;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        let (status, error) = post(content_type, json);
+        assert_eq!(status, 415, "{content_type}: {error}");
+        assert!(
+            error["error"].as_str().unwrap().contains("application/json"),
+            "{error}"
+        );
+    }
+    assert_eq!(post("application/json; charset=utf-8", json).0, 200);
+
+    // A known route, the wrong method.
+    let mut response = agent().get(&server.url("/v1/select")).call().expect("answers");
+    assert_eq!(response.status().as_u16(), 405);
+    let error: Value = response.body_mut().read_json().expect("a JSON body");
+    assert!(error["error"].as_str().unwrap().contains("GET"), "{error}");
+
+    // Requests hyper refuses before routing: still answered, counted, logged.
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(101));
+    for (request, status) in [
+        (long_uri.as_str(), 414),
+        (many_headers.as_str(), 431),
+        ("GET / HTTP/1.1\r\nbad header\r\n\r\n", 400),
+    ] {
+        let mut stream = server.connect();
+        stream.write_all(request.as_bytes()).unwrap();
+        let answer = read_until_closed(&mut stream).expect("an answer, then a close");
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{status}: {answer:.80}"
+        );
+        let counter = format!("exemplar_http_requests_total{{route=\"unparsed\",status=\"{status}\"}}");
+        server.await_metric(&counter, 1);
+    }
+
+    // A 60 KB method is answered and logged in a few characters.
+    let method = "X".repeat(60_000);
+    let (status, _) = exchange(
+        &mut server.connect(),
+        format!("{method} /healthz HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 405);
+    drop(server);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.lines().all(|line| line.len() < 200), "a long log line");
+    assert!(
+        log.contains("XXXXXXXXXXXXXXXX... (60000 bytes) /healthz 405"),
+        "{log}"
+    );
+    assert!(log.contains("- unparsed 431 ("), "{log}");
+    assert!(log.contains("POST /v1/select 415"), "{log}");
 }

@@ -14,7 +14,7 @@ use clap::Args;
 use super::{print_line, ModelArgs};
 use crate::encoder::EncoderInfo;
 use crate::index::Index;
-use crate::serve::{serve, shutdown_signal, AppState, Limits, ServedIndex};
+use crate::serve::{serve, shutdown_signal, AppState, ConnectionLimits, Limits, ServedIndex};
 use crate::Encoder;
 
 #[derive(Debug, Args)]
@@ -40,11 +40,35 @@ pub struct ServeArgs {
     /// Longest a selection request may wait and run, in seconds (longer: 503).
     #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
     timeout_secs: u64,
+    /// Longest a request body may take to arrive, in seconds (longer: 408).
+    #[arg(long, default_value_t = Limits::default().body_timeout.as_secs())]
+    body_timeout_secs: u64,
+    /// Longest a client may take to send a request's head, and a connection
+    /// may sit idle between requests, in seconds (longer: the connection is closed).
+    #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Most connections served at once (more wait to be accepted).
+    #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+    /// On SIGTERM or Ctrl-C, how long the requests in flight get before the
+    /// remaining connections are dropped, in seconds.
+    #[arg(long, default_value_t = ConnectionLimits::default().shutdown_grace.as_secs())]
+    shutdown_grace_secs: u64,
 }
 
 pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    if args.max_batch == 0 || args.timeout_secs == 0 {
-        bail!("--max-batch and --timeout-secs must be at least 1");
+    let at_least_one = [
+        args.max_batch as u64,
+        args.timeout_secs,
+        args.body_timeout_secs,
+        args.header_timeout_secs,
+        args.max_connections as u64,
+    ];
+    if at_least_one.contains(&0) {
+        bail!(
+            "--max-batch, --timeout-secs, --body-timeout-secs, --header-timeout-secs and \
+             --max-connections must be at least 1"
+        );
     }
     let sessions = args
         .sessions
@@ -56,6 +80,12 @@ pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
         timeout: Duration::from_secs(args.timeout_secs),
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
+    };
+    let connections = ConnectionLimits {
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        max_connections: args.max_connections,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
     };
     let state = Arc::new(AppState::new(
         indexes,
@@ -69,13 +99,18 @@ pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(listen_and_serve(&args.addr, state))?;
-    // Jobs of timed-out requests may still be running: give them as long as a request.
-    runtime.shutdown_timeout(Duration::from_secs(args.timeout_secs));
+    runtime.block_on(listen_and_serve(&args.addr, state, &connections))?;
+    // Selection jobs may still run (their requests timed out, or their
+    // connections were dropped at the deadline): no one waits for their answers.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(ExitCode::SUCCESS)
 }
 
-async fn listen_and_serve(addr: &str, state: Arc<AppState>) -> anyhow::Result<()> {
+async fn listen_and_serve(
+    addr: &str,
+    state: Arc<AppState>,
+    connections: &ConnectionLimits,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -88,9 +123,8 @@ async fn listen_and_serve(addr: &str, state: Arc<AppState>) -> anyhow::Result<()
     // The first line on stdout, for scripts and tests that asked for port 0.
     print_line(format_args!("listening on http://{bound}"))?;
     std::io::stdout().flush().context("cannot write to stdout")?;
-    serve(listener, state, shutdown_signal())
-        .await
-        .context("the server failed")
+    serve(listener, state, connections, shutdown_signal()).await;
+    Ok(())
 }
 
 /// Opens every index, named by its directory, and checks it was built with `encoder`.

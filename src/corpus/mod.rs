@@ -150,7 +150,6 @@ crate::named! {
     }
 }
 
-
 /// Options shared by the readers.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {

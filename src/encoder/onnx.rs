@@ -2,7 +2,7 @@
 //! Runtime, loaded from a shared library chosen at run time (no download).
 
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 use ort::environment::Environment;
@@ -24,7 +24,7 @@ const BATCH_SIZE: usize = 8;
 /// parallel instead of queueing behind one lock.
 pub struct OnnxEncoder {
     info: EncoderInfo,
-    sessions: Vec<Mutex<TextEmbedding>>,
+    sessions: SessionPool,
     /// Without truncation, to measure how long each sentence really is.
     tokenizer: Tokenizer,
 }
@@ -86,10 +86,14 @@ impl OnnxEncoder {
         let sessions = (0..sessions.max(1))
             .map(|_| {
                 TextEmbedding::try_new_from_user_defined(user_model.clone(), options.clone())
-                    .map(Mutex::new)
                     .map_err(|e| model_error(format!("cannot load the ONNX model: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
+        // A session is held while fastembed tokenises its batch; with the
+        // tokenizer's rayon parallelism on, the holder could steal another
+        // batch's job while it waits and block on the pool forever (see
+        // `SessionPool`). Batches are small and already run in parallel.
+        tokenizers::utils::parallelism::set_parallelism(false);
         let mut tokenizer = Tokenizer::from_bytes(&model.tokenizer)
             .map_err(|e| model_error(format!("invalid tokenizer.json: {e}")))?;
         tokenizer
@@ -99,7 +103,7 @@ impl OnnxEncoder {
 
         let mut encoder = OnnxEncoder {
             info: model.info,
-            sessions,
+            sessions: SessionPool::new(sessions),
             tokenizer,
         };
         let probe = encoder.run_batch(&["dimension probe"])?;
@@ -132,21 +136,84 @@ impl OnnxEncoder {
             })
     }
 
-    /// Runs one batch on whichever session is free (or waits for the first).
+    /// Runs one batch on whichever session is free (or waits for one).
     fn run_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let free = self.sessions.iter().find_map(|s| s.try_lock().ok());
-        let mut session = match free {
-            Some(session) => session,
-            None => self.sessions[0]
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        };
-        session
+        let mut checkout = self.sessions.checkout();
+        checkout
+            .session
             .embed(texts, Some(texts.len()))
             .map_err(|e| Error::Encoder {
                 model: self.info.id.clone(),
                 message: format!("inference failed: {e}"),
             })
+    }
+}
+
+/// The sessions, handed out one per batch to whichever caller asks while one
+/// is free; further callers wait until one is given back.
+///
+/// The batches of one call run on rayon's pool, so a caller may be a rayon
+/// worker. A worker waiting for a session must only ever wait for holders
+/// that make progress by themselves: a holder that entered rayon (a `join`
+/// in fastembed's tokenizer) could, while waiting there, steal another
+/// batch's job and block on a session that it, or another such holder,
+/// holds: every request then timed out under sustained load. So a session is
+/// never held across a rayon call: the tokenizer runs serially (set in
+/// [`OnnxEncoder::new`]), ONNX Runtime uses its own threads, and the pool's
+/// own lock is held only to take or give back a slot.
+struct SessionPool {
+    sessions: Vec<Mutex<TextEmbedding>>,
+    /// Indexes of the sessions nobody holds.
+    free: Mutex<Vec<usize>>,
+    given_back: Condvar,
+}
+
+/// A session held for one batch; given back when dropped.
+struct Checkout<'a> {
+    session: MutexGuard<'a, TextEmbedding>,
+    /// Dropped after `session` is unlocked, so a freed slot's session is free.
+    _slot: Slot<'a>,
+}
+
+struct Slot<'a> {
+    pool: &'a SessionPool,
+    index: usize,
+}
+
+impl SessionPool {
+    fn new(sessions: Vec<TextEmbedding>) -> Self {
+        SessionPool {
+            free: Mutex::new((0..sessions.len()).collect()),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
+            given_back: Condvar::new(),
+        }
+    }
+
+    /// A free session, waiting for one to be given back if none is.
+    fn checkout(&self) -> Checkout<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = loop {
+            match free.pop() {
+                Some(index) => break index,
+                None => free = self.given_back.wait(free).unwrap_or_else(PoisonError::into_inner),
+            }
+        };
+        drop(free);
+        let slot = Slot { pool: self, index };
+        // Uncontended: only the holder of a slot locks its session.
+        let session = self.sessions[slot.index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Checkout { session, _slot: slot }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.pool.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.push(self.index);
+        drop(free);
+        self.pool.given_back.notify_one();
     }
 }
 

@@ -108,7 +108,7 @@ impl SelectRequest {
             (false, ef) => SearchMode::Hnsw { ef },
         };
         Ok(Plan {
-            queries: queries(self.text, self.texts, limits.max_batch)?,
+            queries: non_blank(queries(self.text, self.texts, limits.max_batch)?)?,
             index: self.index,
             k,
             strategy: self.strategy.unwrap_or(Strategy::Knn),
@@ -146,6 +146,18 @@ fn queries(
         _ => Err(ApiError::BadRequest(
             "give exactly one of \"text\" (a sentence) and \"texts\" (a list of sentences)".into(),
         )),
+    }
+}
+
+/// Refuses a query with no text (empty or white space): it would still get
+/// `k` demonstrations, chosen by nothing.
+fn non_blank(queries: Vec<Example>) -> Result<Vec<Example>, ApiError> {
+    match queries.iter().find(|q| q.text.trim().is_empty()) {
+        Some(blank) => Err(ApiError::BadRequest(format!(
+            "{:?} is empty: every query needs text",
+            blank.id
+        ))),
+        None => Ok(queries),
     }
 }
 
@@ -265,6 +277,15 @@ mod tests {
             status(r#"{"text": "a", "prompt": {"format": "xml"}}"#),
             StatusCode::BAD_REQUEST
         );
+        for blank in [
+            r#"{"text": ""}"#,
+            r#"{"text": " \t\n"}"#,
+            r#"{"texts": ["a", ""]}"#,
+        ] {
+            assert_eq!(status(blank), StatusCode::BAD_REQUEST, "{blank}");
+        }
+        let error = plan(r#"{"texts": ["a", "b", "  "]}"#).unwrap_err().to_string();
+        assert!(error.contains("\"texts[2]\" is empty"), "{error}");
         let batch = serde_json::json!({ "texts": vec!["a"; 65] }).to_string();
         assert_eq!(status(&batch), StatusCode::PAYLOAD_TOO_LARGE);
     }

@@ -18,6 +18,15 @@ pub enum ApiError {
     /// An unknown index or route.
     #[error("{0}")]
     NotFound(String),
+    /// A known route asked with another method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A body that is not declared JSON.
+    #[error("the request body must be JSON, sent with \"Content-Type: application/json\"")]
+    UnsupportedMediaType,
+    /// The body did not arrive within the server's limit.
+    #[error("the request body took longer than the server's limit of {0} s to arrive")]
+    BodyTimeout(u64),
     /// The request waited and ran longer than the server's timeout.
     #[error("the request took longer than the server's limit of {0} s; retry later or send smaller batches")]
     Timeout(u64),
@@ -32,6 +41,9 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -5,26 +5,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
 use super::api::{Plan, SelectRequest, SelectResponse};
-use super::{ApiError, AppState, ServedIndex, SELECT_ROUTE};
+use super::{ApiError, AppState, Limits, ServedIndex, SELECT_ROUTE};
 use crate::index::Manifest;
 
 const JSON: [(header::HeaderName, &str); 1] = [(header::CONTENT_TYPE, "application/json")];
 
 /// `POST /v1/select`.
-pub async fn select(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body.map_err(|r| ApiError::from_body(r, state.limits.max_body_bytes))?;
+pub async fn select(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    require_json(request.headers())?;
+    let body = read_body(request, &state.limits).await?;
     let plan = SelectRequest::parse(&body)?.into_plan(&state.limits)?;
     let served = state.index(plan.index.as_deref())?;
     let timeout = state.limits.timeout;
@@ -32,6 +29,27 @@ pub async fn select(
         .await
         .map_err(|_| ApiError::Timeout(timeout.as_secs()))??;
     Ok((JSON, answer).into_response())
+}
+
+/// Refuses a body not declared `application/json` (parameters such as
+/// `charset` allowed): browsers send text and forms across origins without
+/// asking first, JSON not.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    declared.then_some(()).ok_or(ApiError::UnsupportedMediaType)
+}
+
+/// The whole body, within the size and time limits.
+async fn read_body(request: Request, limits: &Limits) -> Result<Bytes, ApiError> {
+    let wait = limits.body_timeout;
+    tokio::time::timeout(wait, Bytes::from_request(request, &()))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(wait.as_secs()))?
+        .map_err(|r| ApiError::from_body(r, limits.max_body_bytes))
 }
 
 /// Waits for a permit, then runs `plan` on a blocking thread and serialises
@@ -93,6 +111,14 @@ pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such route; see /v1/select, /v1/indexes, /healthz, /metrics".into())
 }
 
+/// A known route asked with a method it does not take.
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "this route does not take {}; /v1/select takes POST, the others GET",
+        method_for_log(&method)
+    ))
+}
+
 /// Counts every request and logs it as method, route pattern, status and
 /// latency: never the body, the query string or an unknown path.
 pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -101,7 +127,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
         .get::<MatchedPath>()
         .map_or("unmatched", |path| path.as_str())
         .to_string();
-    let method = request.method().clone();
+    let method = method_for_log(request.method());
     let started = Instant::now();
     let in_flight = (route == SELECT_ROUTE).then(|| state.metrics.select_started());
     let response = next.run(request).await;
@@ -113,4 +139,47 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
         eprintln!("{method} {route} {status} {:.1}ms", latency.as_secs_f64() * 1e3);
     }
     response
+}
+
+/// A method as logged or echoed: the client may send any token of any length.
+fn method_for_log(method: &Method) -> String {
+    const SHOWN: usize = 16;
+    let sent = method.as_str();
+    let shown: String = sent.chars().take(SHOWN).flat_map(char::escape_default).collect();
+    if sent.len() > SHOWN {
+        format!("{shown}... ({} bytes)", sent.len())
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn long_methods_are_cut_short_in_logs() {
+        assert_eq!(method_for_log(&Method::POST), "POST");
+        let long = Method::from_bytes("X".repeat(60_000).as_bytes()).unwrap();
+        assert_eq!(
+            method_for_log(&long),
+            format!("{}... (60000 bytes)", "X".repeat(16))
+        );
+    }
+
+    #[test]
+    fn only_json_bodies_are_taken() {
+        let with = |content_type: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            require_json(&headers).is_ok()
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!with("application/jsonx"));
+        assert!(require_json(&HeaderMap::new()).is_err());
+    }
 }

@@ -3,7 +3,12 @@
 //! metrics framework.
 //!
 //! - `exemplar_http_requests_total{route, status}`: requests answered, by
-//!   route pattern (`unmatched` for unknown paths) and status code;
+//!   route pattern (`unmatched` for unknown paths, `unparsed` for requests
+//!   hyper refused before routing: 400, 414, 431) and status code;
+//! - `exemplar_http_connections_open`: connections being served now;
+//! - `exemplar_http_connection_errors_total{kind}`: connections closed on an
+//!   error without an answer: `header_timeout` (no whole request head in
+//!   time), `incomplete` (the client left mid-request), `other`;
 //! - `exemplar_select_duration_seconds`: histogram of `/v1/select` latency,
 //!   body read to response;
 //! - `exemplar_select_in_flight`: `/v1/select` requests being served now;
@@ -27,6 +32,8 @@ pub struct Metrics {
     select_latency: Histogram,
     select_in_flight: AtomicI64,
     sentences_encoded: AtomicU64,
+    connections_open: AtomicI64,
+    connection_errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -36,8 +43,15 @@ struct Histogram {
     sum_micros: AtomicU64,
 }
 
-/// Marks a `/v1/select` request in flight until dropped.
+/// Adds one to a gauge until dropped.
 pub struct InFlight<'a>(&'a AtomicI64);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a AtomicI64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        InFlight(gauge)
+    }
+}
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -48,18 +62,32 @@ impl Drop for InFlight<'_> {
 impl Metrics {
     /// Counts one answered request; `/v1/select` ones also go in the histogram.
     pub fn record(&self, route: &str, status: u16, latency: Duration) {
-        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests.entry((route.to_string(), status)).or_default() += 1;
-        drop(requests);
+        self.count(route, status);
         if route == super::SELECT_ROUTE {
             self.select_latency.observe(latency);
         }
     }
 
+    /// Counts one answered request, without a latency.
+    pub fn count(&self, route: &str, status: u16) {
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *requests.entry((route.to_string(), status)).or_default() += 1;
+    }
+
     /// Counts a `/v1/select` request as in flight while the guard lives.
     pub fn select_started(&self) -> InFlight<'_> {
-        self.select_in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(&self.select_in_flight)
+        InFlight::new(&self.select_in_flight)
+    }
+
+    /// Counts a connection as open while the guard lives.
+    pub fn connection_opened(&self) -> InFlight<'_> {
+        InFlight::new(&self.connections_open)
+    }
+
+    /// Counts a connection closed on an error of `kind`.
+    pub fn connection_failed(&self, kind: &'static str) {
+        let mut errors = self.connection_errors.lock().unwrap_or_else(|p| p.into_inner());
+        *errors.entry(kind).or_default() += 1;
     }
 
     pub fn add_encoded(&self, sentences: usize) {
@@ -72,29 +100,45 @@ impl Metrics {
         let mut out = String::new();
         self.render_requests(&mut out);
         self.select_latency.render(&mut out);
-        family(
+        scalar(
             &mut out,
             "exemplar_select_in_flight",
             "gauge",
             "/v1/select requests being served.",
+            self.select_in_flight.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "exemplar_select_in_flight {}",
-            self.select_in_flight.load(Ordering::Relaxed)
-        );
-        family(
+        scalar(
             &mut out,
             "exemplar_sentences_encoded_total",
             "counter",
             "Query sentences embedded.",
+            self.sentences_encoded.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "exemplar_sentences_encoded_total {}",
-            self.sentences_encoded.load(Ordering::Relaxed)
-        );
+        self.render_connections(&mut out);
         out
+    }
+
+    fn render_connections(&self, out: &mut String) {
+        scalar(
+            out,
+            "exemplar_http_connections_open",
+            "gauge",
+            "Connections being served.",
+            self.connections_open.load(Ordering::Relaxed),
+        );
+        family(
+            out,
+            "exemplar_http_connection_errors_total",
+            "counter",
+            "Connections closed on an error without an answer, by kind.",
+        );
+        let errors = self.connection_errors.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, count) in errors.iter() {
+            let _ = writeln!(
+                out,
+                "exemplar_http_connection_errors_total{{kind=\"{kind}\"}} {count}"
+            );
+        }
     }
 
     fn render_requests(&self, out: &mut String) {
@@ -147,6 +191,12 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A metric family of one unlabelled sample.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// A label value with `\`, `"` and newlines escaped.
 fn escape(value: &str) -> String {
     value
@@ -167,6 +217,9 @@ mod tests {
         metrics.record("/v1/select", 413, Duration::from_secs(60));
         metrics.record("/healthz", 200, Duration::from_micros(50));
         metrics.add_encoded(5);
+        metrics.count("unparsed", 431);
+        metrics.connection_failed("header_timeout");
+        let _connection = metrics.connection_opened();
         let guard = metrics.select_started();
         let text = metrics.render();
         drop(guard);
@@ -183,6 +236,13 @@ mod tests {
         assert!(text.contains("exemplar_select_duration_seconds_sum 60.043\n"));
         assert!(text.contains("exemplar_select_in_flight 1\n"));
         assert!(text.contains("exemplar_sentences_encoded_total 5\n"));
+        assert!(text.contains("exemplar_http_requests_total{route=\"unparsed\",status=\"431\"} 1\n"));
+        assert!(
+            text.contains("exemplar_select_duration_seconds_count 3\n"),
+            "unparsed requests have no latency"
+        );
+        assert!(text.contains("exemplar_http_connections_open 1\n"));
+        assert!(text.contains("exemplar_http_connection_errors_total{kind=\"header_timeout\"} 1\n"));
         assert!(metrics.render().contains("exemplar_select_in_flight 0\n"));
         assert!(text.contains("# TYPE exemplar_select_duration_seconds histogram\n"));
     }

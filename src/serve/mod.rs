@@ -33,36 +33,49 @@
 //!
 //! # Limits
 //!
+//! `POST /v1/select` takes only `Content-Type: application/json` (else 415,
+//! so that a web page cannot post a form or text to a server on loopback).
 //! Request bodies over `--max-body-bytes` are refused with 413 before they are
-//! read, batches over `--max-batch` sentences with 413, `k` over [`MAX_K`]
-//! with 400. `--timeout-secs` bounds the wait for a permit plus the work; past
-//! it the client gets 503. An inference already running cannot be
-//! interrupted: it finishes in the background and keeps its permit until
-//! then, so timed-out work still counts against the admission limit.
+//! read, bodies slower than `--body-timeout-secs` with 408, batches over
+//! `--max-batch` sentences with 413, `k` over [`MAX_K`] with 400.
+//! `--timeout-secs` bounds the wait for a permit plus the work; past it the
+//! client gets 503. An inference already running cannot be interrupted: it
+//! finishes in the background and keeps its permit until then, so timed-out
+//! work still counts against the admission limit.
+//!
+//! Connections are served by `conn.rs`: a request head must arrive within
+//! `--header-timeout-secs` of the server waiting for it (which also closes
+//! idle kept-alive connections), and at most `--max-connections` are served at
+//! once, the others waiting in the listen backlog.
 //!
 //! # Shutdown and logs
 //!
-//! On SIGTERM or Ctrl-C the server stops accepting connections and finishes
-//! the requests in flight before returning. Each request is logged to stderr
-//! as method, route pattern, status and latency; query text never is (nor is
-//! the raw path of an unknown route).
+//! On SIGTERM or Ctrl-C the server stops accepting connections and lets the
+//! requests in flight finish for at most `--shutdown-grace-secs`; then the
+//! connections left (a client that never finishes its request) are dropped.
+//! Each request is logged to stderr as method (at most 16 characters of it),
+//! route pattern, status and latency; query text never is (nor is the raw
+//! path of an unknown route). Requests hyper refuses before routing (400, 414,
+//! 431) are logged and counted under the route `unparsed`; connections closed
+//! for a late head or a client gone mid-request are counted in
+//! `exemplar_http_connection_errors_total`.
 
 pub mod api;
+mod conn;
 mod error;
 mod handlers;
 pub mod metrics;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use conn::{serve, ConnectionLimits};
 pub use error::ApiError;
 pub use metrics::Metrics;
 
@@ -84,6 +97,8 @@ pub struct Limits {
     pub max_batch: usize,
     /// Longest a `/v1/select` request may wait and run.
     pub timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -92,6 +107,7 @@ impl Default for Limits {
             max_body_bytes: 1 << 20,
             max_batch: 64,
             timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -190,24 +206,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             handlers::observe,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
-}
-
-/// Serves `state` on `listener` until `shutdown` completes, then finishes
-/// the requests in flight and returns.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Completes on the first SIGTERM or Ctrl-C (SIGINT).
