@@ -10,6 +10,7 @@ use super::{choice, print_json, report_truncation, CorpusArgs, ModelArgs};
 use crate::corpus::Example;
 use crate::encoder::{embed_all, Encoder};
 use crate::index::{Index, SearchMode};
+use crate::prompt::{mark_inline, Pass};
 use crate::select::{select_batch, Demo, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -105,21 +106,9 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// Entities shown inline as `[mention](Type)`.
 fn inline(example: &Example) -> String {
-    let chars: Vec<char> = example.text.chars().collect();
-    let mut out = String::new();
-    let mut at = 0;
-    let mut entities: Vec<_> = example.entities.iter().collect();
-    entities.sort_by_key(|e| (e.start, std::cmp::Reverse(e.end)));
-    for entity in entities.into_iter() {
-        if entity.start < at {
-            continue; // nested or overlapping: shown once, by the outer mention
-        }
-        out.extend(&chars[at..entity.start]);
-        out.push_str(&format!("[{}]({})", entity.text, entity.label));
-        at = entity.end;
-    }
-    out.extend(&chars[at.min(chars.len())..]);
-    out
+    mark_inline(example, &Pass::all(), |mention, label| {
+        format!("[{mention}]({label})")
+    })
 }
 
 fn print_human(query: &Example, demos: &[Demo], strategy: &str) {
