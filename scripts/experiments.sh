@@ -35,7 +35,7 @@ run() { # NAME INDEX TEST LIMIT PROMPT K
     fi
     $exemplar run --index "indexes/$2" --test "$3" --format conll --limit "$4" \
         --prompt "$5" --k "$6" --strategy knn,random --seed 42 \
-        --backend "$url" --model gemma-3-270m --max-tokens 160 --context 4096 --concurrency 1 \
+        --backend "$url" --llm-model gemma-3-270m --max-tokens 160 --context 4096 --concurrency 1 \
         --out "runs/$1"
 }
 run ncbi-tanl-k8      ncbi-disease data/ncbi-disease/test.tsv 200 tanl 8

@@ -16,15 +16,11 @@ pub use cache::{CacheStats, Cached};
 pub use openai::{Api, OpenAi, OpenAiConfig};
 pub use replay::{batch_request_line, Replay};
 
+/// A chat message: the type prompts render, sent as it is.
+pub use crate::prompt::Message;
+
 use crate::digest::sha256_hex;
 use crate::error::Result;
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Message {
-    pub role: String,
-    pub content: String,
-}
 
 /// What the model is asked to continue.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

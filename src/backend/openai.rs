@@ -8,23 +8,52 @@ use serde_json::{json, Value};
 use super::{Answer, Backend, Input, Request, Usage};
 use crate::error::{Error, Result};
 
-/// Which endpoint a prompt goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Api {
-    /// `/v1/completions`: one prompt string (base models).
-    Completions,
-    /// `/v1/chat/completions`: messages (instruction-tuned models).
-    Chat,
+crate::named! {
+    /// Which endpoint a prompt goes to.
+    pub enum Api: "api" {
+        /// `/v1/completions`: one prompt string (base models).
+        Completions => "completions",
+        /// `/v1/chat/completions`: messages (instruction-tuned models).
+        Chat => "chat",
+    }
 }
 
 impl Api {
+    /// The endpoint's path on the server.
     pub fn path(self) -> &'static str {
         match self {
             Api::Completions => "/v1/completions",
             Api::Chat => "/v1/chat/completions",
         }
     }
+
+    /// The endpoint `input` goes to.
+    pub fn of(input: &Input) -> Api {
+        match input {
+            Input::Completion(_) => Api::Completions,
+            Input::Chat(_) => Api::Chat,
+        }
+    }
+}
+
+/// The JSON body of `request` for its endpoint ([`Api::of`]): the one
+/// definition of what is sent, whether to a server or in a batch file.
+pub(super) fn body(request: &Request) -> Value {
+    let p = &request.params;
+    let mut body = json!({
+        "model": p.model,
+        "temperature": p.temperature,
+        "max_tokens": p.max_tokens,
+        "stop": p.stop,
+    });
+    if let Some(seed) = p.seed {
+        body["seed"] = json!(seed);
+    }
+    match &request.input {
+        Input::Completion(prompt) => body["prompt"] = json!(prompt),
+        Input::Chat(messages) => body["messages"] = json!(messages),
+    }
+    body
 }
 
 /// Connection settings.
@@ -73,31 +102,6 @@ impl OpenAi {
             .build()
             .into();
         OpenAi { config, agent }
-    }
-
-    fn body(request: &Request) -> Value {
-        let p = &request.params;
-        let mut body = json!({
-            "model": p.model,
-            "temperature": p.temperature,
-            "max_tokens": p.max_tokens,
-            "stop": p.stop,
-        });
-        if let Some(seed) = p.seed {
-            body["seed"] = json!(seed);
-        }
-        match &request.input {
-            Input::Completion(prompt) => body["prompt"] = json!(prompt),
-            Input::Chat(messages) => body["messages"] = json!(messages),
-        }
-        body
-    }
-
-    fn endpoint(request: &Request) -> Api {
-        match request.input {
-            Input::Completion(_) => Api::Completions,
-            Input::Chat(_) => Api::Chat,
-        }
     }
 
     fn attempt(&self, url: &str, body: &Value) -> std::result::Result<Value, Failure> {
@@ -161,8 +165,8 @@ impl Backend for OpenAi {
     }
 
     fn generate(&self, request: &Request) -> Result<Answer> {
-        let url = format!("{}{}", self.config.base_url, Self::endpoint(request).path());
-        let body = Self::body(request);
+        let url = format!("{}{}", self.config.base_url, Api::of(&request.input).path());
+        let body = body(request);
         let mut wait = self.config.backoff;
         let mut attempt = 0;
         loop {

@@ -8,25 +8,14 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::openai::answer_from_body;
-use super::{Answer, Backend, Input, Request};
+use super::openai::{answer_from_body, body};
+use super::{Answer, Api, Backend, Request};
 use crate::error::{Error, Result};
 
 /// One line of an OpenAI batch input file for `request`.
 pub fn batch_request_line(request: &Request, custom_id: &str) -> Value {
-    let (url, mut body) = match &request.input {
-        Input::Completion(prompt) => ("/v1/completions", json!({ "prompt": prompt })),
-        Input::Chat(messages) => ("/v1/chat/completions", json!({ "messages": messages })),
-    };
-    let p = &request.params;
-    body["model"] = json!(p.model);
-    body["temperature"] = json!(p.temperature);
-    body["max_tokens"] = json!(p.max_tokens);
-    body["stop"] = json!(p.stop);
-    if let Some(seed) = p.seed {
-        body["seed"] = json!(seed);
-    }
-    json!({ "custom_id": custom_id, "method": "POST", "url": url, "body": body })
+    let url = Api::of(&request.input).path();
+    json!({ "custom_id": custom_id, "method": "POST", "url": url, "body": body(request) })
 }
 
 /// Answers from a batch output file: lines `{"custom_id", "response": {"body": {...}}}`.

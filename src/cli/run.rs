@@ -1,21 +1,20 @@
 //! `exemplar run`: a few-shot NER experiment end to end, one or more
 //! selection strategies side by side, written under `--out`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::Args;
 
-use super::{print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
-use crate::backend::{batch_request_line, Api, Cached, OpenAi, OpenAiConfig, Replay};
-use crate::corpus::{Sentence, Span};
-use crate::encoder::{embed_all, Encoder};
-use crate::index::{write_file_atomically, Index, SearchMode};
-use crate::names::Named;
-use crate::prompt::{self, load_definitions, PromptFormat};
-use crate::run::{self, entity_types, predictions, unseen_types, Planned, Report, Settings};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
+use crate::backend::{Api, OpenAiConfig};
+use crate::encoder::Encoder;
+use crate::index::SearchMode;
+use crate::progress::bars;
+use crate::prompt::PromptFormat;
+use crate::run::{AnswerSource, Event, Experiment, Instructions, Settings};
 use crate::select::{Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -29,14 +28,20 @@ pub struct RunArgs {
     #[command(flatten)]
     corpus: CorpusArgs,
     /// Prompt format.
-    #[arg(long, value_enum, default_value = "tanl")]
+    #[arg(long, value_parser = choice::<PromptFormat>(), default_value = "tanl")]
     prompt: PromptFormat,
     /// Selection strategies to compare, comma-separated; the first is compared with each other.
-    #[arg(long, value_parser = super::choice::<Strategy>(), value_delimiter = ',', default_value = "knn,random")]
+    #[arg(long, value_parser = choice::<Strategy>(), value_delimiter = ',', default_value = "knn,random")]
     strategy: Vec<Strategy>,
     /// Demonstrations per prompt.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
+    /// k-NN: exhaustive search instead of HNSW (slow; for checking).
+    #[arg(long)]
+    exact: bool,
+    /// k-NN: HNSW candidate list length [default: the index's].
+    #[arg(long)]
+    ef: Option<usize>,
     /// Seed of random selection, of generation and of the bootstrap.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -46,11 +51,11 @@ pub struct RunArgs {
     /// OpenAI-compatible server, e.g. http://127.0.0.1:8089.
     #[arg(long, env = "EXEMPLAR_BACKEND")]
     backend: Option<String>,
-    /// Model name sent to the server.
+    /// The LLM's name, as sent to the server.
     #[arg(long, default_value = "local")]
-    model: String,
+    llm_model: String,
     /// Endpoint: `completions` (base models) or `chat` (instruction-tuned models).
-    #[arg(long, value_enum, default_value = "completions")]
+    #[arg(long, value_parser = choice::<Api>(), default_value = "completions")]
     api: Api,
     /// Environment variable holding the API key (sent as a bearer token, never logged).
     #[arg(long, default_value = "OPENAI_API_KEY")]
@@ -91,12 +96,8 @@ pub struct RunArgs {
     /// Take answers from an OpenAI batch output file instead of a server.
     #[arg(long, conflicts_with = "dry_run")]
     answers: Option<PathBuf>,
-    /// Sentence encoder directory [default: models/all-MiniLM-L6-v2].
-    #[arg(long)]
-    encoder: Option<PathBuf>,
-    /// ONNX Runtime shared library.
-    #[arg(long)]
-    ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -105,206 +106,109 @@ pub struct RunArgs {
     json: bool,
 }
 
-fn read_text(path: &Option<PathBuf>) -> anyhow::Result<Option<String>> {
-    path.as_ref()
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
-        .transpose()
-}
-
 pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    if args.k == 0 {
-        bail!("--k must be at least 1");
-    }
-    let index = Index::open(&args.index)?;
+    let source = answer_source(&args)?;
     let mut test = args.corpus.read(&[&args.test])?.sentences;
     if let Some(limit) = args.limit {
         test.truncate(limit);
     }
-    let types = entity_types(&index);
-    if types.is_empty() {
-        bail!("{} has no entities: nothing to learn from", args.index.display());
-    }
-    let unseen = unseen_types(&test, &types);
+    let test_label = args.test.display().to_string();
+    let mut experiment = Experiment::new(
+        &args.index,
+        test,
+        &test_label,
+        settings(&args),
+        &instructions(&args),
+    )?;
+    let unseen = experiment.unseen_types();
     if !unseen.is_empty() {
         eprintln!(
             "warning: the test corpus has types the index never shows; they cannot be predicted: {}",
             unseen.join(", ")
         );
     }
-    let ctx = prompt::Context {
-        types: types.clone(),
-        definitions: match &args.definitions {
-            Some(path) => load_definitions(path)?,
-            None => Default::default(),
-        },
-        guidelines: read_text(&args.guidelines)?,
-        template: read_text(&args.template)?,
+    if experiment.needs_vectors() {
+        let encoder = args.model.open()?;
+        let truncated = experiment.embed(&encoder)?;
+        let ids: Vec<&str> = experiment.test().iter().map(|s| s.id.as_str()).collect();
+        report_truncation(&ids, &truncated, encoder.info().max_length);
+    }
+
+    let bar = bars(!quiet);
+    let on = |event: Event<'_>| match event {
+        Event::Generating { requests } => bar.start("generating", requests as u64),
+        Event::Answered => bar.advance(1),
+        Event::CacheUsed { stats, cache } => eprintln!(
+            "{} answers from the cache, {} generated ({})",
+            stats.hits,
+            stats.misses,
+            cache.display()
+        ),
+        Event::RequestsWritten { path, requests } if !quiet => {
+            eprintln!("wrote {requests} requests to {}", path.display())
+        }
+        Event::RequestsWritten { .. } => {}
     };
-    let settings = Settings {
+    let report = experiment.run(&source, &args.out, &on);
+    bar.finish();
+    match report? {
+        Some(report) if args.json => print_json(&report)?,
+        Some(report) => print_line(report.markdown())?,
+        None => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment's settings from the arguments.
+fn settings(args: &RunArgs) -> Settings {
+    Settings {
         strategies: args.strategy.clone(),
         k: args.k,
         seed: args.seed,
+        search: if args.exact {
+            SearchMode::Exact
+        } else {
+            SearchMode::Hnsw { ef: args.ef }
+        },
         format: args.prompt,
         api: args.api,
-        model: args.model.clone(),
+        model: args.llm_model.clone(),
         temperature: args.temperature,
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
-        search: Some(SearchMode::Hnsw { ef: None }),
-    };
+    }
+}
 
-    let vectors = if args.strategy.contains(&Strategy::Knn) {
-        let encoder = ModelArgs {
-            model: args.encoder.clone(),
-            ort_lib: args.ort_lib.clone(),
-            pooling: None,
-            max_length: None,
+fn instructions(args: &RunArgs) -> Instructions {
+    Instructions {
+        definitions: args.definitions.clone(),
+        guidelines: args.guidelines.clone(),
+        template: args.template.clone(),
+    }
+}
+
+/// Where answers come from: a dry run, a batch output file or the server.
+fn answer_source(args: &RunArgs) -> anyhow::Result<AnswerSource> {
+    let backend_id = || AnswerSource::batch_backend_id(args.backend.as_deref());
+    Ok(match (&args.backend, &args.answers) {
+        _ if args.dry_run => AnswerSource::DryRun {
+            backend_id: backend_id(),
+        },
+        (_, Some(file)) => AnswerSource::Replay {
+            file: file.clone(),
+            backend_id: backend_id(),
+        },
+        (Some(url), None) => {
+            let mut config = OpenAiConfig::new(url);
+            config.api_key = std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty());
+            config.timeout = Duration::from_secs(args.timeout);
+            config.retries = args.retries;
+            AnswerSource::Server {
+                config,
+                cache: args.cache.clone(),
+            }
         }
-        .open()?;
-        index.check_encoder(encoder.info(), &args.index)?;
-        let texts: Vec<&str> = test.iter().map(|s| s.text.as_str()).collect();
-        let embedded = embed_all(&encoder, &texts, None, |_| {})?;
-        let ids: Vec<&str> = test.iter().map(|s| s.id.as_str()).collect();
-        report_truncation(&ids, &embedded.truncated, encoder.info().max_length);
-        Some(embedded.vectors)
-    } else {
-        None
-    };
-
-    let backend_id = backend_id(&args)?;
-    let mut planned = run::plan(&index, &test, vectors.as_ref(), &settings, &ctx, &backend_id)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    if args.dry_run {
-        return write_requests(&planned, &args.out, quiet);
-    }
-
-    let total: usize = planned.iter().map(|p| p.exchanges.len()).sum();
-    let bar = crate::progress::bars(!quiet);
-    bar.start("generating", total as u64);
-    let progress = || bar.advance(1);
-    let outcome = match &args.answers {
-        Some(answers) => {
-            let replay = Replay::open(answers, &backend_id)?;
-            run::generate(&mut planned, &test, &replay, &settings, &ctx, progress)
-        }
-        None => {
-            let backend = open_server(&args)?;
-            let outcome = run::generate(&mut planned, &test, &backend, &settings, &ctx, progress);
-            let stats = backend.stats();
-            eprintln!(
-                "{} answers from the cache, {} generated ({})",
-                stats.hits,
-                stats.misses,
-                args.cache.display()
-            );
-            outcome
-        }
-    };
-    bar.finish();
-    outcome?;
-
-    for p in &planned {
-        write_strategy(p, &test, &args.out)?;
-    }
-    let index_label = args.index.display().to_string();
-    let test_label = args.test.display().to_string();
-    let inputs = run::Inputs {
-        index: &index_label,
-        test: &test_label,
-        types: &types,
-        unseen_types: &unseen,
-    };
-    let report = Report::build(&planned, &test, &settings, &inputs);
-    let json = serde_json::to_vec_pretty(&report).context("cannot serialise the report")?;
-    write_file_atomically(&args.out.join("report.json"), &json)?;
-    let markdown = report.markdown();
-    write_file_atomically(&args.out.join("report.md"), markdown.as_bytes())?;
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print_line(format_args!("{markdown}"))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The identity requests are keyed with: the server, or what the dry run named.
-fn backend_id(args: &RunArgs) -> anyhow::Result<String> {
-    match &args.backend {
-        Some(url) => Ok(OpenAiConfig::new(url).base_url),
-        None if args.dry_run || args.answers.is_some() => Ok("batch".into()),
-        None => bail!("--backend URL is required (or --dry-run, or --answers FILE)"),
-    }
-}
-
-/// The configured server behind the response cache.
-fn open_server(args: &RunArgs) -> anyhow::Result<Cached<OpenAi>> {
-    let url = args.backend.as_deref().unwrap_or_default();
-    let mut config = OpenAiConfig::new(url);
-    config.api_key = std::env::var(&args.api_key_env).ok().filter(|k| !k.is_empty());
-    config.timeout = Duration::from_secs(args.timeout);
-    config.retries = args.retries;
-    Ok(Cached::open(OpenAi::new(config), &args.cache)?)
-}
-
-fn jsonl<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for item in items {
-        serde_json::to_writer(&mut out, &item).context("cannot serialise")?;
-        out.push(b'\n');
-    }
-    Ok(out)
-}
-
-fn strategy_dir(out: &Path, planned: &Planned) -> anyhow::Result<PathBuf> {
-    let dir = out.join(planned.strategy.name());
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
-}
-
-fn write_requests(planned: &[Planned], out: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
-    for p in planned {
-        let lines = p.exchanges.iter().map(|e| batch_request_line(&e.request, &e.key));
-        let path = strategy_dir(out, p)?.join("requests.jsonl");
-        write_file_atomically(&path, &jsonl(lines)?)?;
-        if !quiet {
-            eprintln!("wrote {} requests to {}", p.exchanges.len(), path.display());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Predictions (JSONL and CoNLL) and the log of prompts and answers.
-fn write_strategy(planned: &Planned, test: &[Sentence], out: &Path) -> anyhow::Result<()> {
-    let dir = strategy_dir(out, planned)?;
-    let predicted = predictions(planned, test.len());
-    let records = test.iter().zip(&predicted).map(|(sentence, spans)| {
-        serde_json::json!({ "id": sentence.id, "text": sentence.text, "entities": spans })
-    });
-    write_file_atomically(&dir.join("predictions.jsonl"), &jsonl(records)?)?;
-    write_file_atomically(&dir.join("predictions.conll"), conll(test, &predicted).as_bytes())?;
-    write_file_atomically(&dir.join("log.jsonl"), &jsonl(&planned.exchanges)?)?;
-    Ok(())
-}
-
-/// Predicted spans as IOB2 tags on the test sentences' tokens. A token is
-/// tagged by the first span (by start) that overlaps it; overlapping spans
-/// after it are left out, since IOB cannot nest.
-fn conll(test: &[Sentence], predicted: &[Vec<Span>]) -> String {
-    let mut out = String::new();
-    for (sentence, spans) in test.iter().zip(predicted) {
-        let mut current: Option<&Span> = None;
-        for token in &sentence.tokens {
-            let span = spans.iter().find(|s| s.start < token.end && token.start < s.end);
-            let tag = match span {
-                Some(s) if current == Some(s) => format!("I-{}", s.label),
-                Some(s) => format!("B-{}", s.label),
-                None => "O".into(),
-            };
-            current = span;
-            out.push_str(&format!("{}\t{tag}\n", sentence.slice(token.start, token.end)));
-        }
-        out.push('\n');
-    }
-    out
+        (None, None) => bail!("--backend URL is required (or --dry-run, or --answers FILE)"),
+    })
 }

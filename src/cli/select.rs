@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::index::{Index, SearchMode};
 use crate::pipeline::select;
 use crate::progress::bars;
+use crate::prompt::{mark_inline, Pass};
 use crate::select::{Selection, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -111,21 +112,9 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// Entities shown inline as `[mention](Type)`.
 fn inline(example: &Example) -> String {
-    let chars: Vec<char> = example.text.chars().collect();
-    let mut out = String::new();
-    let mut at = 0;
-    let mut entities: Vec<_> = example.entities.iter().collect();
-    entities.sort_by_key(|e| (e.start, std::cmp::Reverse(e.end)));
-    for entity in entities.into_iter() {
-        if entity.start < at {
-            continue; // nested or overlapping: shown once, by the outer mention
-        }
-        out.extend(&chars[at..entity.start]);
-        out.push_str(&format!("[{}]({})", entity.text, entity.label));
-        at = entity.end;
-    }
-    out.extend(&chars[at.min(chars.len())..]);
-    out
+    mark_inline(example, &Pass::all(), |mention, label| {
+        format!("[{mention}]({label})")
+    })
 }
 
 fn print_human(selection: &Selection, strategy: &str) -> anyhow::Result<()> {

@@ -17,8 +17,8 @@
 
 use super::locate::{chars, locate, locate_mentions};
 use super::{
-    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Format,
-    Parsed, Pass,
+    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Parsed, Pass,
+    PromptFormat, Style,
 };
 use crate::corpus::Example;
 
@@ -28,9 +28,9 @@ pub struct Dice;
 
 const REMARKS: [&str; 5] = ["note", "notes", "explanation", "reasoning", "comment"];
 
-impl Format for Dice {
-    fn name(&self) -> &'static str {
-        "dice"
+impl Style for Dice {
+    fn format(&self) -> PromptFormat {
+        PromptFormat::Dice
     }
 
     fn passes(&self, types: &[String]) -> Vec<Pass> {

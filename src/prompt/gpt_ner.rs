@@ -11,16 +11,16 @@
 //! overlapping an earlier one are left out of a demonstration's answer.
 
 use super::locate::{align_tags, Untagged};
-use super::{is_none, mark_inline, Context, Format, Parsed, Pass};
+use super::{is_none, mark_inline, Context, Parsed, Pass, PromptFormat, Style};
 use crate::corpus::Example;
 
 /// The `gpt-ner` format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GptNer;
 
-impl Format for GptNer {
-    fn name(&self) -> &'static str {
-        "gpt-ner"
+impl Style for GptNer {
+    fn format(&self) -> PromptFormat {
+        PromptFormat::GptNer
     }
 
     fn passes(&self, types: &[String]) -> Vec<Pass> {

@@ -27,8 +27,8 @@ use serde_json::{Map, Value};
 
 use super::locate::locate_mentions;
 use super::{
-    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Format,
-    Parsed, Pass,
+    accepted_type, is_none, lines_or_none, shown_entities, strip_bullet, strip_quotes, Context, Parsed, Pass,
+    PromptFormat, Style,
 };
 use crate::corpus::Example;
 
@@ -36,9 +36,9 @@ use crate::corpus::Example;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct List;
 
-impl Format for List {
-    fn name(&self) -> &'static str {
-        "list"
+impl Style for List {
+    fn format(&self) -> PromptFormat {
+        PromptFormat::List
     }
 
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {

@@ -1,9 +1,9 @@
 //! Few-shot prompts: rendering them from demonstrations, and reading an LLM's
 //! answer back into character spans of the query sentence.
 //!
-//! A prompt [`Format`] is one file that both renders (the instruction, each
-//! demonstration's input and answer) and parses (an answer into [`Span`]s), so
-//! the two cannot drift apart. Four formats ship:
+//! A [`PromptFormat`] names a format; its [`Style`] is one file that both
+//! renders (the instruction, each demonstration's input and answer) and parses
+//! (an answer into [`Span`]s), so the two cannot drift apart. Four formats ship:
 //!
 //! | format | passes | a demonstration's answer |
 //! | --- | --- | --- |
@@ -12,7 +12,7 @@
 //! | [`gpt_ner`] | one per type | the sentence with that type's mentions marked: `@@rubella## immune` |
 //! | [`dice`] | one per type, with its definition | one mention a line, or `None` |
 //!
-//! [`build`] assembles a [`Prompt`] from a format, a [`Pass`], a [`Context`]
+//! [`build`] assembles a [`Prompt`] from a style, a [`Pass`], a [`Context`]
 //! (the entity types, their definitions, optional guidelines and template) and
 //! the demonstrations in prompt order (least similar first, most similar last,
 //! as [`crate::select`] returns them); when a token budget is given it drops the
@@ -23,7 +23,7 @@
 //! # Instructions and templates
 //!
 //! Each format's instruction comes from a template, built in from
-//! `prompts/<format>.txt` ([`default_template`]); a user's edited copy goes in
+//! `prompts/<format>.txt` ([`PromptFormat::default_template`]); a user's edited copy goes in
 //! [`Context::template`]. Placeholders: `{types}` (the types, comma-separated),
 //! `{type}` (the pass's type), `{definition}` (the pass's type's definition),
 //! `{definitions}` (one `- Type: definition` line per type with a definition)
@@ -71,16 +71,16 @@
 //!     entities: vec![Entity { start: 31, end: 44, label: "Disease".into(), text: "breast cancer".into() }],
 //! };
 //! let ctx = Context::new(["Disease"]);
-//! let format = PromptFormat::List.format();
+//! let style = PromptFormat::List.style();
 //! let query = "Sjögren 's syndrome and lupus overlap .";
-//! for pass in format.passes(&ctx.types) {
+//! for pass in style.passes(&ctx.types) {
 //!     let count_words = |text: &str| text.split_whitespace().count();
-//!     let prompt = build(&*format, &pass, &ctx, &[demo.clone()], query, Some(4096), &count_words);
+//!     let prompt = build(&*style, &pass, &ctx, &[demo.clone()], query, Some(4096), &count_words);
 //!     assert!(prompt.completion_text().ends_with("Input: Sjögren 's syndrome and lupus overlap .\nOutput:\n"));
 //!     assert_eq!(prompt.chat_messages()[2].content, "Disease: breast cancer");
 //!
 //!     // The model's answer, read back into character offsets of the query.
-//!     let parsed = format.parse("- Disease: Sjögren's syndrome\n- disease: lupus", query, &pass, &ctx);
+//!     let parsed = style.parse("- Disease: Sjögren's syndrome\n- disease: lupus", query, &pass, &ctx);
 //!     let found: Vec<_> = parsed.spans.iter().map(|s| (s.start, s.end)).collect();
 //!     assert_eq!(found, [(0, 19), (24, 29)]);
 //! }
@@ -99,6 +99,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Example, Span};
 use crate::error::{Error, Result};
+use crate::index::Index;
 
 /// One request to the model for one query: all types at once (`label` is
 /// `None`) or a single type.
@@ -155,6 +156,18 @@ impl Context {
     }
 }
 
+/// The entity types prompts over `index` ask for: those its corpus shows, in
+/// order.
+pub fn entity_types(index: &Index) -> Vec<String> {
+    index
+        .manifest()
+        .corpus
+        .entities_per_type
+        .keys()
+        .cloned()
+        .collect()
+}
+
 /// A type name reduced for comparison: lower case, words joined by `_`.
 fn type_key(raw: &str) -> String {
     let raw = strip_quotes(raw);
@@ -205,10 +218,11 @@ impl Parsed {
     }
 }
 
-/// A prompt format: how demonstrations are shown and answers read back.
-pub trait Format: Send + Sync {
-    /// Name used on the command line and in reports (`list`, `tanl`, ...).
-    fn name(&self) -> &'static str;
+/// The behaviour of a [`PromptFormat`]: how demonstrations are shown and
+/// answers read back.
+pub trait Style: Send + Sync {
+    /// The format this is the style of (its name, its built-in template).
+    fn format(&self) -> PromptFormat;
 
     /// The requests one query needs: by default one pass for all types;
     /// per-type formats return one per type.
@@ -219,7 +233,7 @@ pub trait Format: Send + Sync {
     /// The instruction (system message) for a pass: the format's template
     /// (or the user's) filled in.
     fn instruction(&self, pass: &Pass, ctx: &Context) -> String {
-        instruction_from_template(self.name(), pass, ctx)
+        instruction_from_template(self.format(), pass, ctx)
     }
 
     /// A sentence as shown to the model (demonstration or query): as it is.
@@ -250,33 +264,23 @@ pub(crate) fn lines_or_none(items: impl IntoIterator<Item = String>) -> String {
     }
 }
 
-/// The formats the command line offers.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum PromptFormat {
-    /// `Type: mention` lines, all types in one request.
-    List,
-    /// The sentence with inline `[ mention | Type ]` tags, all types in one request.
-    Tanl,
-    /// The sentence with `@@mention##` marks, one request per type.
-    GptNer,
-    /// One mention a line, one request per type with its definition.
-    Dice,
+crate::named! {
+    /// The prompt formats.
+    pub enum PromptFormat: "prompt format" {
+        /// `Type: mention` lines, all types in one request.
+        List => "list",
+        /// The sentence with inline `[ mention | Type ]` tags, all types in one request.
+        Tanl => "tanl",
+        /// The sentence with `@@mention##` marks, one request per type.
+        GptNer => "gpt-ner",
+        /// One mention a line, one request per type with its definition.
+        Dice => "dice",
+    }
 }
 
 impl PromptFormat {
-    /// Every format, in the order above.
-    pub const ALL: [PromptFormat; 4] = [
-        PromptFormat::List,
-        PromptFormat::Tanl,
-        PromptFormat::GptNer,
-        PromptFormat::Dice,
-    ];
-
-    /// The implementation of this format.
-    pub fn format(self) -> Box<dyn Format> {
+    /// How this format renders prompts and reads answers.
+    pub fn style(self) -> Box<dyn Style> {
         match self {
             PromptFormat::List => Box::new(list::List),
             PromptFormat::Tanl => Box::new(tanl::Tanl),
@@ -285,68 +289,39 @@ impl PromptFormat {
         }
     }
 
-    /// The command-line name (`list`, `tanl`, `gpt-ner`, `dice`).
-    pub fn name(self) -> &'static str {
+    /// The built-in instruction template (`prompts/<name>.txt`).
+    pub fn default_template(self) -> &'static str {
         match self {
-            PromptFormat::List => "list",
-            PromptFormat::Tanl => "tanl",
-            PromptFormat::GptNer => "gpt-ner",
-            PromptFormat::Dice => "dice",
+            PromptFormat::List => include_str!("../../prompts/list.txt"),
+            PromptFormat::Tanl => include_str!("../../prompts/tanl.txt"),
+            PromptFormat::GptNer => include_str!("../../prompts/gpt-ner.txt"),
+            PromptFormat::Dice => include_str!("../../prompts/dice.txt"),
         }
-    }
-}
-
-impl std::fmt::Display for PromptFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The format called `name` (`list`, `tanl`, `gpt-ner`, `dice`).
-pub fn format_by_name(name: &str) -> Option<Box<dyn Format>> {
-    PromptFormat::ALL
-        .into_iter()
-        .find(|f| f.name() == name)
-        .map(PromptFormat::format)
-}
-
-/// The built-in instruction template of a format (`prompts/<name>.txt`).
-pub fn default_template(format_name: &str) -> Option<&'static str> {
-    match format_name {
-        "list" => Some(include_str!("../../prompts/list.txt")),
-        "tanl" => Some(include_str!("../../prompts/tanl.txt")),
-        "gpt-ner" => Some(include_str!("../../prompts/gpt-ner.txt")),
-        "dice" => Some(include_str!("../../prompts/dice.txt")),
-        _ => None,
     }
 }
 
 /// Checks a user's template for a format: per-type formats need `{type}`
 /// (or the model is never told which type to find), the others `{types}`.
-pub fn check_template(format: &dyn Format, template: &str) -> Result<()> {
-    let per_type = format
-        .passes(&["T".to_string()])
-        .iter()
-        .any(|p| p.label.is_some());
+pub fn check_template(style: &dyn Style, template: &str) -> Result<()> {
+    let per_type = style.passes(&["T".to_string()]).iter().any(|p| p.label.is_some());
     let needed = if per_type { "{type}" } else { "{types}" };
     if template.contains(needed) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
             "the {} template must contain {needed}",
-            format.name()
+            style.format()
         )))
     }
 }
 
 /// Fills a format's template (the context's, else the built-in one) for a pass.
 /// See the module documentation for the placeholders.
-pub fn instruction_from_template(format_name: &str, pass: &Pass, ctx: &Context) -> String {
+pub fn instruction_from_template(format: PromptFormat, pass: &Pass, ctx: &Context) -> String {
     let template = ctx
         .template
         .as_deref()
-        .or_else(|| default_template(format_name))
-        .unwrap_or("");
+        .unwrap_or_else(|| format.default_template());
     let label = pass.label.as_deref().unwrap_or("");
     let definition = pass
         .label
@@ -412,8 +387,9 @@ fn fill(text: &str, values: &[(&str, String)]) -> String {
 }
 
 /// A message of a chat request; `role` is `system`, `user` or `assistant`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
+/// [`crate::backend`] sends these as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
     pub role: String,
     pub content: String,
 }
@@ -468,8 +444,8 @@ impl Prompt {
     /// The prompt as chat messages: the instruction as the system message
     /// (none if it is empty), a user/assistant pair per demonstration, the
     /// query as the last user message.
-    pub fn chat_messages(&self) -> Vec<ChatMessage> {
-        let message = |role: &str, content: &str| ChatMessage {
+    pub fn chat_messages(&self) -> Vec<Message> {
+        let message = |role: &str, content: &str| Message {
             role: role.to_string(),
             content: content.to_string(),
         };
@@ -512,7 +488,7 @@ fn query_block(query: &str) -> String {
 /// add a few tokens per message that the completion text does not have:
 /// leave a margin for them.
 pub fn build(
-    format: &dyn Format,
+    style: &dyn Style,
     pass: &Pass,
     ctx: &Context,
     demos: &[Example],
@@ -524,15 +500,15 @@ pub fn build(
         .iter()
         .map(|demo| {
             (
-                format.render_input(&demo.text, pass),
-                format.render_answer(demo, pass),
+                style.render_input(&demo.text, pass),
+                style.render_answer(demo, pass),
             )
         })
         .collect();
     let mut prompt = Prompt {
-        instruction: format.instruction(pass, ctx),
+        instruction: style.instruction(pass, ctx),
         shots,
-        query: format.render_input(query, pass),
+        query: style.render_input(query, pass),
         dropped: 0,
     };
     let Some(max) = max_tokens else {
@@ -639,7 +615,7 @@ pub(crate) fn shown_entities(example: &Example, pass: &Pass) -> Vec<(usize, usiz
 
 /// The sentence with its entities (non-overlapping: an entity overlapping
 /// an earlier one is left unmarked) wrapped by `mark(mention, label)`.
-pub(crate) fn mark_inline(example: &Example, pass: &Pass, mark: impl Fn(&str, &str) -> String) -> String {
+pub fn mark_inline(example: &Example, pass: &Pass, mark: impl Fn(&str, &str) -> String) -> String {
     let chars: Vec<char> = example.text.chars().collect();
     let mut out = String::with_capacity(example.text.len() + 16);
     let mut entities = shown_entities(example, pass);

@@ -13,16 +13,16 @@
 //! cannot be shown inline and are left out of a demonstration's answer.
 
 use super::locate::{align_tags, Untagged};
-use super::{accepted_type, mark_inline, Context, Format, Parsed, Pass};
+use super::{accepted_type, mark_inline, Context, Parsed, Pass, PromptFormat, Style};
 use crate::corpus::Example;
 
 /// The `tanl` format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tanl;
 
-impl Format for Tanl {
-    fn name(&self) -> &'static str {
-        "tanl"
+impl Style for Tanl {
+    fn format(&self) -> PromptFormat {
+        PromptFormat::Tanl
     }
 
     fn render_answer(&self, example: &Example, pass: &Pass) -> String {

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::corpus::Entity;
+use crate::names::Named;
 
 /// An example whose entities are given by their text (first occurrence).
 fn example(id: &str, text: &str, mentions: &[(&str, &str)]) -> Example {
@@ -70,11 +71,11 @@ fn words(text: &str) -> usize {
 #[test]
 fn rendered_prompts() {
     let ctx = bc5cdr_context();
-    for format in PromptFormat::ALL {
-        let format = format.format();
-        let passes = format.passes(&ctx.types);
+    for &format in PromptFormat::ALL {
+        let style = format.style();
+        let passes = style.passes(&ctx.types);
         let pass = passes.last().unwrap(); // Disease, for the one-type formats
-        let prompt = build(&*format, pass, &ctx, &demos(), QUERY, None, &words);
+        let prompt = build(&*style, pass, &ctx, &demos(), QUERY, None, &words);
         assert_eq!(prompt.dropped, 0);
         let name = format.name().replace('-', "_");
         insta::assert_snapshot!(format!("{name}_completion"), prompt.completion_text());
@@ -203,21 +204,22 @@ fn templates_fill_placeholders_and_drop_empty_paragraphs() {
     assert!(check_template(&dice::Dice, "Find {types}.").is_err());
     assert!(check_template(&dice::Dice, "Find {type}.").is_ok());
     assert!(check_template(&list::List, "Find {type}.").is_err());
-    for format in PromptFormat::ALL {
-        let template = default_template(format.format().name()).unwrap();
-        assert!(check_template(&*format.format(), template).is_ok(), "{format}");
+    for &format in PromptFormat::ALL {
+        assert!(
+            check_template(&*format.style(), format.default_template()).is_ok(),
+            "{format}"
+        );
     }
 }
 
 #[test]
 fn formats_by_name() {
-    use clap::ValueEnum;
-    for format in PromptFormat::ALL {
-        assert_eq!(format_by_name(format.name()).unwrap().name(), format.name());
-        assert_eq!(PromptFormat::from_str(format.name(), false), Ok(format));
+    for &format in PromptFormat::ALL {
+        assert_eq!(format.style().format(), format);
+        assert_eq!(format.name().parse::<PromptFormat>().unwrap(), format);
         assert_eq!(serde_json::to_string(&format).unwrap(), format!("\"{format}\""));
     }
-    assert!(format_by_name("gpt_ner").is_none());
+    assert!("gpt_ner".parse::<PromptFormat>().is_err());
     let ctx = bc5cdr_context();
     assert_eq!(list::List.passes(&ctx.types), [Pass::all()]);
     assert_eq!(tanl::Tanl.passes(&ctx.types), [Pass::all()]);
@@ -397,12 +399,12 @@ proptest! {
     #[test]
     fn every_format_reads_back_what_it_renders(example in sentence_with_entities()) {
         let ctx = Context::new(TYPES);
-        for format in PromptFormat::ALL {
-            let format = format.format();
+        for &format in PromptFormat::ALL {
+            let style = format.style();
             let mut union = Parsed::default();
-            for pass in format.passes(&ctx.types) {
-                let answer = format.render_answer(&example, &pass);
-                let parsed = format.parse(&answer, &example.text, &pass, &ctx);
+            for pass in style.passes(&ctx.types) {
+                let answer = style.render_answer(&example, &pass);
+                let parsed = style.parse(&answer, &example.text, &pass, &ctx);
                 let expected = Parsed { spans: gold(&example, pass.label.as_deref()), ..Parsed::default() };
                 prop_assert_eq!(&parsed, &expected, "{} answer {:?}", format.name(), answer);
                 union.merge(parsed);

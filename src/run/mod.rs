@@ -1,8 +1,17 @@
 //! One few-shot NER experiment: for each strategy, select demonstrations,
 //! render prompts, generate answers, parse them into spans and score them
-//! against the gold entities. The same queries, prompts format, model and
+//! against the gold entities. The same queries, prompt format, model and
 //! parameters for every strategy, so the strategies compare fairly.
+//!
+//! [`Experiment`] is the whole of it, for the command line and any other
+//! caller alike: [`Experiment::new`] opens the index and checks the settings,
+//! [`Experiment::embed`] embeds the test sentences when a strategy needs their
+//! vectors, and [`Experiment::run`] plans every request, gets the answers from
+//! an [`AnswerSource`], writes the output directory ([`output`]) and returns
+//! the [`ExperimentReport`].
 
+mod experiment;
+pub mod output;
 mod report;
 
 use std::collections::BTreeSet;
@@ -10,26 +19,34 @@ use std::collections::BTreeSet;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use report::{Comparison, Inputs, Report, StrategyReport};
+pub use experiment::{AnswerSource, Event, Experiment, Instructions, BATCH_BACKEND};
+pub use report::{Comparison, ExperimentReport, FileId, StrategyResult};
 
-use crate::backend::{Backend, Input, Message, Params, Request};
+use crate::backend::{Backend, Input, Params, Request};
 use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
-use crate::prompt::{self, Context, Pass};
+use crate::prompt::{self, Context, Pass, PromptFormat};
 use crate::select::{select_batch, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
 
-/// Everything that determines an experiment besides its inputs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Everything that determines an experiment's answers besides its inputs;
+/// written into `report.json` so that a result says how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub strategies: Vec<Strategy>,
     pub k: usize,
+    /// Seed of random selection, of generation and of the bootstrap.
     pub seed: u64,
-    pub format: prompt::PromptFormat,
+    /// How k-NN finds neighbours; [`Experiment::new`] replaces a default
+    /// `ef` by the index's, so the report names the value used.
+    #[serde(with = "search_setting")]
+    pub search: SearchMode,
+    pub format: PromptFormat,
     pub api: Api,
+    /// The LLM's name as the server knows it.
     pub model: String,
     pub temperature: f32,
     pub max_tokens: usize,
@@ -37,8 +54,55 @@ pub struct Settings {
     /// `max_tokens` lose their least similar demonstrations.
     pub context_tokens: usize,
     pub concurrency: usize,
-    #[serde(skip)]
-    pub search: Option<SearchMode>,
+}
+
+impl Settings {
+    /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
+    pub fn needs_vectors(&self) -> bool {
+        self.strategies
+            .iter()
+            .any(|s| s.selector(self.search, self.seed).needs_vector())
+    }
+
+    /// Refuses settings no experiment can run with.
+    fn check(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::InvalidInput("k must be at least 1".into()));
+        }
+        if self.strategies.is_empty() {
+            return Err(Error::InvalidInput("no strategy to run".into()));
+        }
+        Ok(())
+    }
+}
+
+/// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`.
+mod search_setting {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::index::SearchMode;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "mode", rename_all = "lowercase")]
+    enum Setting {
+        Hnsw { ef: Option<usize> },
+        Exact,
+    }
+
+    pub fn serialize<S: Serializer>(mode: &SearchMode, serializer: S) -> Result<S::Ok, S::Error> {
+        match *mode {
+            SearchMode::Hnsw { ef } => Setting::Hnsw { ef },
+            SearchMode::Exact => Setting::Exact,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SearchMode, D::Error> {
+        Ok(match Setting::deserialize(deserializer)? {
+            Setting::Hnsw { ef } => SearchMode::Hnsw { ef },
+            Setting::Exact => SearchMode::Exact,
+        })
+    }
 }
 
 /// One generation: which query, which pass, the request and (once made) the answer.
@@ -74,7 +138,7 @@ pub fn estimate_tokens(text: &str) -> usize {
 
 /// Builds every request of every strategy. `vectors` are the queries' vectors
 /// (needed by k-NN).
-pub fn plan(
+fn plan(
     index: &Index,
     queries: &[Sentence],
     vectors: Option<&Vectors>,
@@ -82,22 +146,21 @@ pub fn plan(
     ctx: &Context,
     backend_id: &str,
 ) -> Result<Vec<Planned>> {
-    let format = settings.format.format();
+    let style = settings.format.style();
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
     settings
         .strategies
         .iter()
         .map(|&strategy| {
-            let search = settings.search.unwrap_or(SearchMode::Hnsw { ef: None });
-            let selector = strategy.selector(search, settings.seed);
+            let selector = strategy.selector(settings.search, settings.seed);
             let selections = select_batch(index, selector.as_ref(), &texts, vectors, settings.k)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
-                for pass in format.passes(&ctx.types) {
+                for pass in style.passes(&ctx.types) {
                     let prompt = prompt::build(
-                        format.as_ref(),
+                        style.as_ref(),
                         &pass,
                         ctx,
                         &examples,
@@ -143,35 +206,26 @@ pub fn plan(
 fn input_for(api: Api, prompt: &prompt::Prompt) -> Input {
     match api {
         Api::Completions => Input::Completion(prompt.completion_text()),
-        Api::Chat => Input::Chat(
-            prompt
-                .chat_messages()
-                .into_iter()
-                .map(|m| Message {
-                    role: m.role,
-                    content: m.content,
-                })
-                .collect(),
-        ),
+        Api::Chat => Input::Chat(prompt.chat_messages()),
     }
 }
 
 /// Generates every planned answer with at most `concurrency` requests in
-/// flight, then parses each. Stops at the first failure (answers already
-/// generated stay in the backend's cache).
-pub fn generate(
+/// flight, then parses each, calling `answered` after each. Stops at the
+/// first failure (answers already generated stay in the backend's cache).
+fn generate(
     planned: &mut [Planned],
     queries: &[Sentence],
     backend: &dyn Backend,
     settings: &Settings,
     ctx: &Context,
-    progress: impl Fn() + Sync,
+    answered: impl Fn() + Sync,
 ) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.concurrency.max(1))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start {} workers: {e}", settings.concurrency)))?;
-    let format = settings.format.format();
+    let style = settings.format.style();
     pool.install(|| {
         planned
             .iter_mut()
@@ -183,13 +237,13 @@ pub fn generate(
                 let pass = Pass {
                     label: exchange.pass.clone(),
                 };
-                let parsed = format.parse(&answer.text, &queries[exchange.query].text, &pass, ctx);
+                let parsed = style.parse(&answer.text, &queries[exchange.query].text, &pass, ctx);
                 exchange.spans = parsed.spans;
                 exchange.unparseable = parsed.unparseable;
                 exchange.unknown_types = parsed.unknown_types;
                 exchange.not_found = parsed.not_found;
                 exchange.answer = Some(answer.text);
-                progress();
+                answered();
                 Ok(())
             })
     })
@@ -204,17 +258,6 @@ pub fn predictions(planned: &Planned, queries: usize) -> Vec<Vec<Span>> {
     spans.into_iter().map(|s| s.into_iter().collect()).collect()
 }
 
-/// The entity types an experiment asks for: those of the index, in order.
-pub fn entity_types(index: &Index) -> Vec<String> {
-    index
-        .manifest()
-        .corpus
-        .entities_per_type
-        .keys()
-        .cloned()
-        .collect()
-}
-
 /// Types in `test` that the index never shows: they cannot be predicted.
 pub fn unseen_types(test: &[Sentence], types: &[String]) -> Vec<String> {
     let unseen: BTreeSet<&str> = test
@@ -224,4 +267,41 @@ pub fn unseen_types(test: &[Sentence], types: &[String]) -> Vec<String> {
         .filter(|label| !types.iter().any(|t| t == label))
         .collect();
     unseen.into_iter().map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(strategies: &[Strategy], k: usize) -> Settings {
+        Settings {
+            strategies: strategies.to_vec(),
+            k,
+            seed: 42,
+            search: SearchMode::Hnsw { ef: None },
+            format: PromptFormat::Tanl,
+            api: Api::Completions,
+            model: "local".into(),
+            temperature: 0.0,
+            max_tokens: 128,
+            context_tokens: 4096,
+            concurrency: 2,
+        }
+    }
+
+    #[test]
+    fn only_knn_needs_the_test_vectors() {
+        assert!(settings(&[Strategy::Knn, Strategy::Random], 4).needs_vectors());
+        assert!(settings(&[Strategy::Random, Strategy::Knn], 4).needs_vectors());
+        assert!(!settings(&[Strategy::Random], 4).needs_vectors());
+    }
+
+    #[test]
+    fn settings_no_experiment_can_run_with_are_refused() {
+        assert!(settings(&[Strategy::Random], 1).check().is_ok());
+        for bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
+            let error = bad.check().unwrap_err();
+            assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
+        }
+    }
 }

@@ -3,21 +3,25 @@
 //! with a paired bootstrap confidence interval.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::{predictions, Planned, Settings};
 use crate::corpus::{Sentence, Span};
-use crate::eval::{bootstrap_difference, score, Interval};
+use crate::digest::sha256_hex;
+use crate::encoder::EncoderInfo;
+use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation};
+use crate::select::Strategy;
 
 /// Bootstrap resamples for the difference intervals.
 const BOOTSTRAP_SAMPLES: usize = 1000;
 
 /// The results of one strategy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StrategyReport {
-    pub strategy: String,
-    pub scores: crate::eval::Report,
+pub struct StrategyResult {
+    pub strategy: Strategy,
+    pub scores: Evaluation,
     pub requests: usize,
     /// Answer lines or tags that could not be read.
     pub unparseable: usize,
@@ -32,43 +36,78 @@ pub struct StrategyReport {
 /// Strict micro F1 of `first` minus that of `second`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
-    pub first: String,
-    pub second: String,
+    pub first: Strategy,
+    pub second: Strategy,
     #[serde(flatten)]
     pub interval: Interval,
 }
 
-/// Everything an experiment measured.
+/// A file an experiment read, by path and content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl FileId {
+    /// The identity of `path`, which holds `text`.
+    pub(super) fn of(path: &Path, text: &str) -> Self {
+        FileId {
+            path: path.display().to_string(),
+            sha256: sha256_hex(text.as_bytes()),
+        }
+    }
+}
+
+/// The instruction files given, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstructionFiles {
+    pub definitions: Option<FileId>,
+    pub guidelines: Option<FileId>,
+    pub template: Option<FileId>,
+}
+
+/// What an experiment's results were made from: everything that changes
+/// them, so that a report can be reproduced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
+pub struct Provenance {
+    pub exemplar_version: String,
     pub settings: Settings,
+    /// The identity answers were keyed with: the server's URL, or `batch`.
+    pub backend: String,
+    /// The sentence encoder of the index (and so of the queries).
+    pub encoder: EncoderInfo,
+    /// sha256 of the index's demonstrations.
+    pub demonstrations_sha256: String,
+    pub instructions: InstructionFiles,
+    /// The index directory, as given.
     pub index: String,
+    /// The test corpus, as given.
     pub test: String,
     pub queries: usize,
     pub types: Vec<String>,
     pub unseen_types: Vec<String>,
-    pub strategies: Vec<StrategyReport>,
+}
+
+/// Everything an experiment measured, and what it was made from: `report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExperimentReport {
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    pub strategies: Vec<StrategyResult>,
     pub comparisons: Vec<Comparison>,
 }
 
-/// Labels of the report's inputs.
-pub struct Inputs<'a> {
-    pub index: &'a str,
-    pub test: &'a str,
-    pub types: &'a [String],
-    pub unseen_types: &'a [String],
-}
-
-impl Report {
+impl ExperimentReport {
     /// Scores every strategy against `gold` and compares the first with the others.
-    pub fn build(planned: &[Planned], gold: &[Sentence], settings: &Settings, inputs: &Inputs) -> Report {
+    pub(super) fn build(planned: &[Planned], gold: &[Sentence], provenance: Provenance) -> Self {
         let gold_spans: Vec<Vec<Span>> = gold.iter().map(|s| s.entities.clone()).collect();
         let predicted: Vec<Vec<Vec<Span>>> = planned.iter().map(|p| predictions(p, gold.len())).collect();
         let strategies = planned
             .iter()
             .zip(&predicted)
-            .map(|(p, spans)| StrategyReport {
-                strategy: p.strategy.to_string(),
+            .map(|(p, spans)| StrategyResult {
+                strategy: p.strategy,
                 scores: score(&gold_spans, spans),
                 requests: p.exchanges.len(),
                 unparseable: p.exchanges.iter().map(|e| e.unparseable).sum(),
@@ -79,24 +118,19 @@ impl Report {
             .collect::<Vec<_>>();
         let comparisons = (1..planned.len())
             .map(|other| Comparison {
-                first: strategies[0].strategy.clone(),
-                second: strategies[other].strategy.clone(),
+                first: strategies[0].strategy,
+                second: strategies[other].strategy,
                 interval: bootstrap_difference(
                     &gold_spans,
                     &predicted[0],
                     &predicted[other],
                     BOOTSTRAP_SAMPLES,
-                    settings.seed,
+                    provenance.settings.seed,
                 ),
             })
             .collect();
-        Report {
-            settings: settings.clone(),
-            index: inputs.index.to_string(),
-            test: inputs.test.to_string(),
-            queries: gold.len(),
-            types: inputs.types.to_vec(),
-            unseen_types: inputs.unseen_types.to_vec(),
+        ExperimentReport {
+            provenance,
             strategies,
             comparisons,
         }
@@ -104,7 +138,8 @@ impl Report {
 
     /// The report as a Markdown section.
     pub fn markdown(&self) -> String {
-        let s = &self.settings;
+        let p = &self.provenance;
+        let s = &p.settings;
         let mut md = String::new();
         let _ = writeln!(md, "| strategy | P | R | F1 | macro F1 | relaxed F1 | requests | unparseable | not found | dropped demos |");
         let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
@@ -135,15 +170,113 @@ impl Report {
         let _ = writeln!(
             md,
             "\n{} sentences of `{}`, demonstrations from `{}`; prompt `{}`, k = {}, model `{}`, temperature {}, max tokens {}, seed {}.",
-            self.queries, self.test, self.index, s.format, s.k, s.model, s.temperature, s.max_tokens, s.seed
+            p.queries, p.test, p.index, s.format, s.k, s.model, s.temperature, s.max_tokens, s.seed
         );
-        if !self.unseen_types.is_empty() {
+        if !p.unseen_types.is_empty() {
             let _ = writeln!(
                 md,
                 "\nTypes in the test set that the index never shows (cannot be predicted): {}.",
-                self.unseen_types.join(", ")
+                p.unseen_types.join(", ")
             );
         }
         md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::encoder::Pooling;
+    use crate::index::SearchMode;
+    use crate::prompt::PromptFormat;
+    use crate::run::Api;
+
+    fn provenance(search: SearchMode) -> Provenance {
+        Provenance {
+            exemplar_version: "0.1.0".into(),
+            settings: Settings {
+                strategies: vec![Strategy::Knn, Strategy::Random],
+                k: 8,
+                seed: 7,
+                search,
+                format: PromptFormat::GptNer,
+                api: Api::Chat,
+                model: "gemma-3-270m".into(),
+                temperature: 0.5,
+                max_tokens: 96,
+                context_tokens: 2048,
+                concurrency: 2,
+            },
+            backend: "http://127.0.0.1:8089".into(),
+            encoder: EncoderInfo {
+                id: "sentence-transformers/all-MiniLM-L6-v2".into(),
+                sha256: "ab".repeat(32),
+                tokenizer_sha256: "cd".repeat(32),
+                dimension: 384,
+                pooling: Pooling::Mean,
+                max_length: 256,
+            },
+            demonstrations_sha256: "ef".repeat(32),
+            instructions: InstructionFiles {
+                template: Some(FileId::of(Path::new("prompts/gpt-ner.txt"), "Find {type}.")),
+                ..InstructionFiles::default()
+            },
+            index: "indexes/ncbi-disease".into(),
+            test: "test.tsv".into(),
+            queries: 0,
+            types: vec!["Disease".into()],
+            unseen_types: Vec::new(),
+        }
+    }
+
+    fn report_json(search: SearchMode) -> Value {
+        let report = ExperimentReport::build(&[], &[], provenance(search));
+        serde_json::to_value(&report).unwrap()
+    }
+
+    #[test]
+    fn the_report_records_every_setting_that_changes_a_result() {
+        let report = report_json(SearchMode::Hnsw { ef: Some(64) });
+        assert_eq!(
+            report["settings"],
+            json!({
+                "strategies": ["knn", "random"],
+                "k": 8,
+                "seed": 7,
+                "search": {"mode": "hnsw", "ef": 64},
+                "format": "gpt-ner",
+                "api": "chat",
+                "model": "gemma-3-270m",
+                "temperature": 0.5,
+                "max_tokens": 96,
+                "context_tokens": 2048,
+                "concurrency": 2,
+            })
+        );
+        assert_eq!(report["backend"], "http://127.0.0.1:8089");
+        assert_eq!(report["encoder"]["id"], "sentence-transformers/all-MiniLM-L6-v2");
+        assert_eq!(report["encoder"]["sha256"], "ab".repeat(32));
+        assert_eq!(report["demonstrations_sha256"], "ef".repeat(32));
+        assert_eq!(report["exemplar_version"], "0.1.0");
+        assert_eq!(
+            report["instructions"]["template"]["sha256"],
+            sha256_hex(b"Find {type}.")
+        );
+        assert_eq!(report["instructions"]["definitions"], Value::Null);
+        assert_eq!(
+            report_json(SearchMode::Exact)["settings"]["search"],
+            json!({"mode": "exact"})
+        );
+    }
+
+    #[test]
+    fn settings_read_back_from_a_report_are_the_same() {
+        for search in [SearchMode::Exact, SearchMode::Hnsw { ef: Some(128) }] {
+            let settings = &report_json(search)["settings"];
+            let read: Settings = serde_json::from_value(settings.clone()).unwrap();
+            assert_eq!(read, provenance(search).settings);
+        }
     }
 }

@@ -198,13 +198,13 @@ impl Plan {
 
 /// The completion text of each pass of `format` for one query.
 fn render_prompts(format: PromptFormat, ctx: &Context, query: &str, demos: &[Demo]) -> Vec<RenderedPrompt> {
-    let format = format.format();
+    let style = format.style();
     let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
-    format
+    style
         .passes(&ctx.types)
         .into_iter()
         .map(|pass| {
-            let prompt = build(&*format, &pass, ctx, &examples, query, None, &|_| 0);
+            let prompt = build(&*style, &pass, ctx, &examples, query, None, &|_| 0);
             RenderedPrompt {
                 label: pass.label,
                 text: prompt.completion_text(),

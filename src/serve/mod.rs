@@ -123,13 +123,7 @@ pub struct ServedIndex {
 
 impl ServedIndex {
     pub fn new(name: impl Into<String>, index: Index) -> Self {
-        let types = index
-            .manifest()
-            .corpus
-            .entities_per_type
-            .keys()
-            .cloned()
-            .collect();
+        let types = crate::prompt::entity_types(&index);
         ServedIndex {
             name: name.into(),
             index,

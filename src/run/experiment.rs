@@ -1,0 +1,296 @@
+//! [`Experiment`]: an index, a test corpus and [`Settings`], from plan to report.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::report::{ExperimentReport, FileId, InstructionFiles, Provenance};
+use super::{generate, output, plan, unseen_types, Planned, Settings};
+use crate::backend::{Backend, CacheStats, Cached, OpenAi, OpenAiConfig, Replay};
+use crate::corpus::Sentence;
+use crate::encoder::{embed_all, Encoder, Truncation};
+use crate::error::{Error, Result};
+use crate::index::{Index, SearchMode, Vectors};
+use crate::prompt::{self, check_template, load_definitions, Context};
+
+/// The backend identity requests are keyed with when no server is named
+/// (a dry run, or answers read back from a batch output file).
+pub const BATCH_BACKEND: &str = "batch";
+
+/// The files an instruction is made of besides the format and the types;
+/// each is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instructions {
+    /// Entity type definitions: a JSON object of type → definition.
+    pub definitions: Option<PathBuf>,
+    /// Annotation guidelines (text) injected into the instruction.
+    pub guidelines: Option<PathBuf>,
+    /// An instruction template replacing the format's built-in one.
+    pub template: Option<PathBuf>,
+}
+
+/// Where an experiment's answers come from.
+#[derive(Debug, Clone)]
+pub enum AnswerSource {
+    /// None: each strategy's requests are written as OpenAI batch lines
+    /// (`<out>/<strategy>/requests.jsonl`), keyed with `backend_id`, and the
+    /// experiment stops there.
+    DryRun { backend_id: String },
+    /// An OpenAI batch output file answering the requests of a dry run made
+    /// with the same `backend_id`.
+    Replay { file: PathBuf, backend_id: String },
+    /// An OpenAI-compatible server, its answers kept in (and reused from)
+    /// the response cache file `cache`.
+    Server { config: OpenAiConfig, cache: PathBuf },
+}
+
+impl AnswerSource {
+    /// The backend identity of a dry run or a replay: the server's base URL
+    /// when one is named, else [`BATCH_BACKEND`].
+    pub fn batch_backend_id(server: Option<&str>) -> String {
+        server.map_or_else(
+            || BATCH_BACKEND.to_string(),
+            |url| OpenAiConfig::new(url).base_url,
+        )
+    }
+
+    /// The identity requests are keyed with (cache keys, batch `custom_id`s).
+    pub fn backend_id(&self) -> String {
+        match self {
+            AnswerSource::DryRun { backend_id } | AnswerSource::Replay { backend_id, .. } => {
+                backend_id.clone()
+            }
+            AnswerSource::Server { config, .. } => config.base_url.clone(),
+        }
+    }
+}
+
+/// What [`Experiment::run`] tells its caller while it works.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Generation starts: this many requests, answered from the cache or not.
+    Generating { requests: usize },
+    /// One request was answered (from any thread).
+    Answered,
+    /// Generation by the server ended, well or not: how the cache was used.
+    CacheUsed { stats: CacheStats, cache: &'a Path },
+    /// A dry run wrote `requests` batch request lines to `path`.
+    RequestsWritten { path: &'a Path, requests: usize },
+}
+
+/// One experiment: demonstrations from an index, queries from a test
+/// corpus with gold entities, one set of [`Settings`] for every strategy.
+pub struct Experiment {
+    settings: Settings,
+    index: Index,
+    index_dir: PathBuf,
+    test: Vec<Sentence>,
+    test_label: String,
+    context: Context,
+    instructions: InstructionFiles,
+    vectors: Option<Vectors>,
+}
+
+impl Experiment {
+    /// Opens the index at `index_dir` and prepares the prompts' context: the
+    /// index's entity types and the instruction files. `test_label` names
+    /// the test corpus in the report. Fails on settings no experiment can
+    /// run with, an index without entities, an unreadable instruction file
+    /// or a template that does not name the types it must.
+    pub fn new(
+        index_dir: &Path,
+        test: Vec<Sentence>,
+        test_label: &str,
+        mut settings: Settings,
+        instructions: &Instructions,
+    ) -> Result<Self> {
+        settings.check()?;
+        let index = Index::open(index_dir)?;
+        if let SearchMode::Hnsw { ef: None } = settings.search {
+            settings.search = SearchMode::Hnsw {
+                ef: Some(index.manifest().hnsw.ef_search),
+            };
+        }
+        let types = prompt::entity_types(&index);
+        if types.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{} has no entities: nothing to learn from",
+                index_dir.display()
+            )));
+        }
+        let (context, files) = load_context(types, instructions)?;
+        if let Some(template) = &context.template {
+            check_template(settings.format.style().as_ref(), template)?;
+        }
+        Ok(Experiment {
+            settings,
+            index,
+            index_dir: index_dir.to_path_buf(),
+            test,
+            test_label: test_label.to_string(),
+            context,
+            instructions: files,
+            vectors: None,
+        })
+    }
+
+    /// The settings, with the search's `ef` resolved.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The test sentences, in order.
+    pub fn test(&self) -> &[Sentence] {
+        &self.test
+    }
+
+    /// Types in the test corpus that the index never shows: they cannot be predicted.
+    pub fn unseen_types(&self) -> Vec<String> {
+        unseen_types(&self.test, &self.context.types)
+    }
+
+    /// Whether [`Experiment::embed`] must be called before [`Experiment::run`].
+    pub fn needs_vectors(&self) -> bool {
+        self.settings.needs_vectors()
+    }
+
+    /// Embeds the test sentences with `encoder`, which must be the index's.
+    /// Returns the sentences the encoder had to cut (positions in [`Experiment::test`]).
+    pub fn embed(&mut self, encoder: &dyn Encoder) -> Result<Vec<Truncation>> {
+        self.index.check_encoder(encoder.info(), &self.index_dir)?;
+        let texts: Vec<&str> = self.test.iter().map(|s| s.text.as_str()).collect();
+        let embedded = embed_all(encoder, &texts, None, |_| {})?;
+        self.vectors = Some(embedded.vectors);
+        Ok(embedded.truncated)
+    }
+
+    /// Plans every request, gets the answers from `source` and writes the
+    /// output directory `out` (see [`output`]). Returns the report, or
+    /// `None` after a dry run. `on` hears of progress.
+    pub fn run(
+        &self,
+        source: &AnswerSource,
+        out: &Path,
+        on: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<Option<ExperimentReport>> {
+        let backend_id = source.backend_id();
+        let mut planned = plan(
+            &self.index,
+            &self.test,
+            self.vectors.as_ref(),
+            &self.settings,
+            &self.context,
+            &backend_id,
+        )?;
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        match source {
+            AnswerSource::DryRun { .. } => {
+                output::write_requests(out, &planned, on)?;
+                return Ok(None);
+            }
+            AnswerSource::Replay { file, backend_id } => {
+                self.generate(&mut planned, &Replay::open(file, backend_id)?, on)?;
+            }
+            AnswerSource::Server { config, cache } => {
+                let server = Cached::open(OpenAi::new(config.clone()), cache)?;
+                let outcome = self.generate(&mut planned, &server, on);
+                on(Event::CacheUsed {
+                    stats: server.stats(),
+                    cache,
+                });
+                outcome?;
+            }
+        }
+        for p in &planned {
+            output::write_strategy(out, p, &self.test)?;
+        }
+        let report = self.report(&planned, backend_id);
+        output::write_report(out, &report)?;
+        Ok(Some(report))
+    }
+
+    fn generate(
+        &self,
+        planned: &mut [Planned],
+        backend: &dyn Backend,
+        on: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<()> {
+        let requests = planned.iter().map(|p| p.exchanges.len()).sum();
+        on(Event::Generating { requests });
+        generate(
+            planned,
+            &self.test,
+            backend,
+            &self.settings,
+            &self.context,
+            || on(Event::Answered),
+        )
+    }
+
+    fn report(&self, planned: &[Planned], backend: String) -> ExperimentReport {
+        let manifest = self.index.manifest();
+        let provenance = Provenance {
+            exemplar_version: env!("CARGO_PKG_VERSION").to_string(),
+            settings: self.settings.clone(),
+            backend,
+            encoder: manifest.model.clone(),
+            demonstrations_sha256: manifest.corpus.sha256.clone(),
+            instructions: self.instructions.clone(),
+            index: self.index_dir.display().to_string(),
+            test: self.test_label.clone(),
+            queries: self.test.len(),
+            types: self.context.types.clone(),
+            unseen_types: self.unseen_types(),
+        };
+        ExperimentReport::build(planned, &self.test, provenance)
+    }
+}
+
+/// The prompts' context from the types and the instruction files, and what
+/// each file held (for the report).
+fn load_context(types: Vec<String>, files: &Instructions) -> Result<(Context, InstructionFiles)> {
+    let read = |path: &Option<PathBuf>| -> Result<Option<(String, FileId)>> {
+        path.as_ref()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                let id = FileId::of(path, &text);
+                Ok((text, id))
+            })
+            .transpose()
+    };
+    let definitions = match &files.definitions {
+        Some(path) => load_definitions(path)?,
+        None => Default::default(),
+    };
+    let guidelines = read(&files.guidelines)?;
+    let template = read(&files.template)?;
+    let recorded = InstructionFiles {
+        definitions: read(&files.definitions)?.map(|(_, id)| id),
+        guidelines: guidelines.as_ref().map(|(_, id)| id.clone()),
+        template: template.as_ref().map(|(_, id)| id.clone()),
+    };
+    let context = Context {
+        types,
+        definitions,
+        guidelines: guidelines.map(|(text, _)| text),
+        template: template.map(|(text, _)| text),
+    };
+    Ok((context, recorded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_keyed_with_the_server_or_batch() {
+        assert_eq!(AnswerSource::batch_backend_id(None), BATCH_BACKEND);
+        let named = AnswerSource::batch_backend_id(Some("http://127.0.0.1:8089/v1/"));
+        assert_eq!(named, "http://127.0.0.1:8089");
+        let server = AnswerSource::Server {
+            config: OpenAiConfig::new("http://127.0.0.1:8089/v1"),
+            cache: PathBuf::from("cache.jsonl"),
+        };
+        assert_eq!(server.backend_id(), named);
+    }
+}
