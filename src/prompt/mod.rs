@@ -387,7 +387,7 @@ fn fill(text: &str, values: &[(&str, String)]) -> String {
 }
 
 /// A message of a chat request; `role` is `system`, `user` or `assistant`.
-/// [`crate::backend`] sends these as they are.
+/// The backend sends these as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Message {
     pub role: String,
