@@ -18,7 +18,6 @@
 //! - [`run`]: one experiment, strategies side by side;
 //! - [`serve`]: `exemplar serve`, demonstrations (and prompts) over HTTP;
 //! - [`bench`]: retrieval benchmarks (synthetic data, recall@k, the `exemplar bench` report);
-//! - [`cli`]: the `exemplar` command, a thin layer over the above.
 //!
 //! ```
 //! use exemplar::corpus::{self, Format, ReadOptions};
@@ -59,8 +58,9 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod bench;
-pub mod cli;
 pub mod corpus;
 pub mod digest;
 pub mod encoder;

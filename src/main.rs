@@ -6,12 +6,14 @@
 
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::Parser;
 use exemplar::error::{EXIT_BAD_INPUT, EXIT_OK};
 
 fn main() -> ExitCode {
-    let cli = exemplar::cli::Cli::parse();
-    match exemplar::cli::run(cli) {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
         Ok(code) => code,
         Err(err) if closed_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {

@@ -1,7 +1,7 @@
 //! `exemplar bench`: the retrieval figures users compare (encoding throughput,
 //! search latency, batch QPS, recall@k, build speed, index size, peak memory),
 //! on a real index and/or synthetic clustered vectors, measured by the
-//! library's [`crate::bench`]. Every figure is measured in this run; the seeds
+//! library's [`exemplar::bench`]. Every figure is measured in this run; the seeds
 //! are printed with them.
 
 use std::path::{Path, PathBuf};
@@ -11,9 +11,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{print_json, CorpusArgs, ModelArgs};
-use crate::bench::{index_part, synthetic_part, Part, Report, Settings, Synthetic};
-use crate::encoder::Encoder;
-use crate::index::{write_file_atomically, Index};
+use exemplar::bench::{index_part, synthetic_part, Part, Report, Settings, Synthetic};
+use exemplar::encoder::Encoder;
+use exemplar::index::{write_file_atomically, Index};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {

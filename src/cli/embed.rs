@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CorpusArgs, ModelArgs};
-use crate::encoder::Encoder;
-use crate::pipeline::embed;
-use crate::progress::bars;
+use exemplar::encoder::Encoder;
+use exemplar::pipeline::embed;
+use exemplar::progress::bars;
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
@@ -35,7 +35,7 @@ pub fn run(args: EmbedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &truncated,
         encoder.info().max_length,
     );
-    crate::index::write_file_atomically(&args.out, &vectors.to_npy_bytes())?;
+    exemplar::index::write_file_atomically(&args.out, &vectors.to_npy_bytes())?;
     if !quiet {
         eprintln!(
             "wrote {} vectors of {} dimensions to {}",

@@ -9,9 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, report_warnings, CorpusArgs};
-use crate::corpus::{Format, Span};
-use crate::error::EXIT_CHECK_FAILED;
-use crate::eval::{align, predictions_format, read_predictions, score, Prf, Report, Scores};
+use exemplar::corpus::{Format, Span};
+use exemplar::error::EXIT_CHECK_FAILED;
+use exemplar::eval::{align, predictions_format, read_predictions, score, Prf, Report, Scores};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -289,9 +289,9 @@ macro avg     100.00  100.00  100.00        2
         assert_eq!(json["repaired_tags"], 2);
         assert_eq!(json["strict"]["micro"]["f1"], 1.0);
         let error = eval(&gold, &pred, &["--strict-tags"]).unwrap_err();
-        let answers = error.downcast_ref::<crate::Error>();
+        let answers = error.downcast_ref::<exemplar::Error>();
         assert!(
-            matches!(answers, Some(crate::Error::Answers { line: 1, .. })),
+            matches!(answers, Some(exemplar::Error::Answers { line: 1, .. })),
             "{error:#}"
         );
     }

@@ -8,15 +8,15 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
-use crate::bench::{neighbour_ids, recall_at_k};
-use crate::digest::sha256_hex;
-use crate::encoder::Encoder;
-use crate::index::{
+use exemplar::bench::{neighbour_ids, recall_at_k};
+use exemplar::digest::sha256_hex;
+use exemplar::encoder::Encoder;
+use exemplar::index::{
     check_replaceable, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH,
 };
-use crate::pipeline::{build_and_save, embed};
-use crate::progress::bars;
-use crate::select::DEFAULT_K;
+use exemplar::pipeline::{build_and_save, embed};
+use exemplar::progress::bars;
+use exemplar::select::DEFAULT_K;
 
 #[derive(Debug, Subcommand)]
 pub enum IndexCommand {
@@ -107,7 +107,7 @@ fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceIn
         .iter()
         .map(|path| {
             let sha256 = if path.is_file() {
-                let bytes = std::fs::read(path).map_err(|e| crate::error::Error::io(path, e))?;
+                let bytes = std::fs::read(path).map_err(|e| exemplar::error::Error::io(path, e))?;
                 Some(sha256_hex(&bytes))
             } else {
                 None

@@ -15,11 +15,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
-use crate::encoder::{
+use exemplar::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
+use exemplar::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
-use crate::names::Named;
+use exemplar::names::Named;
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -174,7 +174,7 @@ fn report_truncation(ids: &[&str], truncated: &[Truncation], max_length: usize) 
 /// Prints one value as a JSON line on stdout.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let line = serde_json::to_string(value)
-        .map_err(|e| crate::Error::Internal(format!("cannot serialise the output: {e}")))?;
+        .map_err(|e| exemplar::Error::Internal(format!("cannot serialise the output: {e}")))?;
     print_line(line)
 }
 

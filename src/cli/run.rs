@@ -9,13 +9,13 @@ use anyhow::bail;
 use clap::Args;
 
 use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
-use crate::backend::{Api, OpenAiConfig};
-use crate::encoder::Encoder;
-use crate::index::SearchMode;
-use crate::progress::bars;
-use crate::prompt::PromptFormat;
-use crate::run::{AnswerSource, Event, Experiment, Instructions, Settings};
-use crate::select::{Strategy, DEFAULT_K};
+use exemplar::backend::{Api, OpenAiConfig};
+use exemplar::encoder::Encoder;
+use exemplar::index::SearchMode;
+use exemplar::progress::bars;
+use exemplar::prompt::PromptFormat;
+use exemplar::run::{AnswerSource, Event, Experiment, Instructions, Settings};
+use exemplar::select::{Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
-use crate::corpus::Example;
-use crate::encoder::Encoder;
-use crate::error::Error;
-use crate::index::{Index, SearchMode};
-use crate::pipeline::select;
-use crate::progress::bars;
-use crate::prompt::{mark_inline, Pass};
-use crate::select::{Selection, Strategy, DEFAULT_K};
+use exemplar::corpus::Example;
+use exemplar::encoder::Encoder;
+use exemplar::error::Error;
+use exemplar::index::{Index, SearchMode};
+use exemplar::pipeline::select;
+use exemplar::progress::bars;
+use exemplar::prompt::{mark_inline, Pass};
+use exemplar::select::{Selection, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("query").required(true).args(["text", "input"]))]

@@ -1,5 +1,5 @@
 //! `exemplar serve`: loads the encoder and the indexes once, then answers
-//! selection requests over HTTP until SIGTERM or Ctrl-C (see [`crate::serve`]).
+//! selection requests over HTTP until SIGTERM or Ctrl-C (see [`exemplar::serve`]).
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -12,10 +12,10 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::{print_line, ModelArgs};
-use crate::encoder::EncoderInfo;
-use crate::index::Index;
-use crate::serve::{serve, shutdown_signal, AppState, ConnectionLimits, Limits, ServedIndex};
-use crate::Encoder;
+use exemplar::encoder::EncoderInfo;
+use exemplar::index::Index;
+use exemplar::serve::{serve, shutdown_signal, AppState, ConnectionLimits, Limits, ServedIndex};
+use exemplar::Encoder;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
