@@ -19,6 +19,7 @@ use exemplar::corpus::{self, Corpus, Format, ReadOptions, TagScheme};
 use exemplar::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
+use exemplar::index::SearchMode;
 use exemplar::names::Named;
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
@@ -89,6 +90,27 @@ impl ModelArgs {
         let model = ModelDir::open(&dir, &overrides)?;
         let library = ModelDir::onnxruntime_library(self.ort_lib.as_deref())?;
         Ok(OnnxEncoder::new(model, &library, sessions, threads)?)
+    }
+}
+
+/// How neighbours are searched for (k-NN strategies).
+#[derive(Debug, Clone, Args)]
+struct SearchArgs {
+    /// Exhaustive search instead of HNSW (slow; for checking).
+    #[arg(long)]
+    exact: bool,
+    /// HNSW candidate list length [default: the index's].
+    #[arg(long)]
+    ef: Option<usize>,
+}
+
+impl SearchArgs {
+    fn mode(&self) -> SearchMode {
+        if self.exact {
+            SearchMode::Exact
+        } else {
+            SearchMode::Hnsw { ef: self.ef }
+        }
     }
 }
 

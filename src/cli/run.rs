@@ -8,10 +8,9 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
-use exemplar::index::SearchMode;
 use exemplar::progress::bars;
 use exemplar::prompt::PromptFormat;
 use exemplar::run::{AnswerSource, Event, Experiment, Instructions, Settings};
@@ -36,12 +35,8 @@ pub struct RunArgs {
     /// Demonstrations per prompt.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
-    /// k-NN: exhaustive search instead of HNSW (slow; for checking).
-    #[arg(long)]
-    exact: bool,
-    /// k-NN: HNSW candidate list length [default: the index's].
-    #[arg(long)]
-    ef: Option<usize>,
+    #[command(flatten)]
+    search: SearchArgs,
     /// Seed of random selection, of generation and of the bootstrap.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -165,11 +160,7 @@ fn settings(args: &RunArgs) -> Settings {
         strategies: args.strategy.clone(),
         k: args.k,
         seed: args.seed,
-        search: if args.exact {
-            SearchMode::Exact
-        } else {
-            SearchMode::Hnsw { ef: args.ef }
-        },
+        search: args.search.mode(),
         format: args.prompt,
         api: args.api,
         model: args.llm_model.clone(),

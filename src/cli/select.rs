@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
 use exemplar::error::Error;
-use exemplar::index::{Index, SearchMode};
+use exemplar::index::Index;
 use exemplar::pipeline::select;
 use exemplar::progress::bars;
 use exemplar::prompt::{mark_inline, Pass};
@@ -37,12 +37,8 @@ pub struct SelectArgs {
     /// Selection strategy.
     #[arg(long, value_parser = choice::<Strategy>(), default_value = "knn")]
     strategy: Strategy,
-    /// Exhaustive search instead of HNSW (slow; for checking).
-    #[arg(long)]
-    exact: bool,
-    /// HNSW candidate list length [default: the index's].
-    #[arg(long)]
-    ef: Option<usize>,
+    #[command(flatten)]
+    search: SearchArgs,
     /// Seed of the random strategy.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -72,11 +68,7 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         anyhow::bail!("--k must be at least 1");
     }
-    let mode = if args.exact {
-        SearchMode::Exact
-    } else {
-        SearchMode::Hnsw { ef: args.ef }
-    };
+    let mode = args.search.mode();
     let selector = args.strategy.selector(mode, args.seed);
     let encoder = match selector.needs_vector() {
         true => {

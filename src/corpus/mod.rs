@@ -125,7 +125,8 @@ impl From<&Sentence> for Example {
 }
 
 crate::named! {
-    /// Input formats exemplar reads.
+    /// Input formats exemplar reads (not exhaustive: more may come).
+    #[non_exhaustive]
     pub enum Format: "corpus format" {
         /// `token<TAB>tag` lines, blank line between sentences (IOB2, BIOES, IOB1).
         Conll => "conll",

@@ -46,6 +46,7 @@ pub const DEFAULT_EF_SEARCH: usize = 64;
 
 /// How neighbours are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SearchMode {
     /// Walk the HNSW graph with this candidate list length (`None`: the index's default).
     Hnsw { ef: Option<usize> },

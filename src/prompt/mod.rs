@@ -265,7 +265,8 @@ pub(crate) fn lines_or_none(items: impl IntoIterator<Item = String>) -> String {
 }
 
 crate::named! {
-    /// The prompt formats.
+    /// The prompt formats (not exhaustive: more may come).
+    #[non_exhaustive]
     pub enum PromptFormat: "prompt format" {
         /// `Type: mention` lines, all types in one request.
         List => "list",

@@ -65,7 +65,8 @@ pub trait Selector: Send + Sync {
 }
 
 crate::named! {
-    /// The selection strategies.
+    /// The selection strategies (more will come: not exhaustive).
+    #[non_exhaustive]
     pub enum Strategy: "strategy" {
         /// The k most similar training sentences, most similar last.
         Knn => "knn",
