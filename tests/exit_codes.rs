@@ -113,3 +113,11 @@ fn a_reader_that_stops_early_ends_the_program_quietly_with_success() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn an_operating_system_error_is_said_once() {
+    let stderr =
+        failure_of(exemplar().args(["embed", "--input", "data", "--format", "conll", "--out", "x.npy"]));
+    assert_eq!(stderr.matches("Is a directory").count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: data: "), "{stderr}");
+}
