@@ -12,6 +12,7 @@
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
 //! - [`select`]: the [`Selector`] trait with k-NN and random strategies;
+//! - [`pick`]: choosing the sentences of an unlabelled pool to annotate (Vote-k, k-means, random);
 //! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
 //! - [`backend`]: generation backends (OpenAI-compatible servers), the answer cache, batch replay;
 //! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
@@ -68,6 +69,7 @@ pub mod error;
 pub mod eval;
 pub mod index;
 pub mod names;
+pub mod pick;
 pub mod pipeline;
 pub mod progress;
 pub mod prompt;

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["corpus"],
     &["encoder"],
     &["index"],
-    &["select"],
+    &["select", "pick"],
     &["pipeline"],
     &["prompt"],
     &["backend"],

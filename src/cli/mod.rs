@@ -6,6 +6,7 @@ mod bench;
 mod embed;
 mod eval;
 mod index;
+mod pick;
 mod run;
 mod select;
 mod serve;
@@ -43,6 +44,8 @@ enum Command {
     Select(select::SelectArgs),
     /// Embed sentences and write the vectors as a NumPy .npy file.
     Embed(embed::EmbedArgs),
+    /// Pick the sentences of an unlabelled pool worth annotating (Vote-k, k-means, random).
+    Pick(pick::PickArgs),
     /// Run a few-shot NER experiment: select, prompt, generate, parse, score.
     Run(Box<run::RunArgs>),
     /// Score predicted entities against a gold corpus (strict and relaxed P/R/F1).
@@ -215,6 +218,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(command) => index::run(command, cli.quiet),
         Command::Select(args) => select::run(args, cli.quiet),
         Command::Embed(args) => embed::run(args, cli.quiet),
+        Command::Pick(args) => pick::run(args, cli.quiet),
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
         Command::Serve(args) => serve::run(args, cli.quiet),
