@@ -8,6 +8,7 @@ use crate::index::{Index, SearchMode};
 /// Nearest-neighbour selection over the index's graph (or exhaustively).
 #[derive(Debug, Clone, Copy)]
 pub struct Knn {
+    /// How the neighbours are searched.
     pub mode: SearchMode,
 }
 

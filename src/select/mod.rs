@@ -29,8 +29,10 @@ pub const DEFAULT_K: usize = 16;
 /// (absent for strategies that do not compare vectors).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Demo {
+    /// The demonstration (inline in JSON).
     #[serde(flatten)]
     pub example: Example,
+    /// Cosine similarity to the query; `None` for strategies that compare no vectors.
     pub score: Option<f32>,
 }
 
@@ -47,6 +49,7 @@ pub struct Selection {
 /// What a selector is given about the query.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
+    /// The query sentence.
     pub text: &'a str,
     /// The query's vector from the index's encoder; needed by [`Selector::needs_vector`] strategies.
     pub vector: Option<&'a [f32]>,

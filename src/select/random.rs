@@ -13,6 +13,7 @@ use crate::index::Index;
 /// Seeded random selection.
 #[derive(Debug, Clone, Copy)]
 pub struct Random {
+    /// Seed of every draw, mixed with the query text's hash.
     pub seed: u64,
 }
 
