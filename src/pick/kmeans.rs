@@ -50,6 +50,8 @@ fn plus_plus(pool: &Vectors, budget: usize, rng: &mut ChaCha8Rng) -> Vec<usize> 
         nearest.par_iter_mut().enumerate().for_each(|(i, d)| {
             *d = d.min(squared_distance(pool.row(i), last));
         });
+        // A row's dot with itself can round below 1: a chosen row must weigh 0.
+        chosen.iter().for_each(|&row| nearest[row] = 0.0);
         let total: f64 = nearest.iter().sum();
         let next = if total > 0.0 {
             weighted_draw(&nearest, rng.random_range(0.0..total))
@@ -99,7 +101,13 @@ fn assign(pool: &Vectors, centres: &Vectors) -> Vec<usize> {
 fn most_similar(query: &[f32], rows: &Vectors, among: impl Iterator<Item = usize>) -> (usize, f32) {
     among
         .map(|r| (r, dot(query, rows.row(r))))
-        .fold((usize::MAX, f32::NEG_INFINITY), |best, (r, s)| if s > best.1 { (r, s) } else { best })
+        .fold((usize::MAX, f32::NEG_INFINITY), |best, (r, s)| {
+            if s > best.1 {
+                (r, s)
+            } else {
+                best
+            }
+        })
 }
 
 /// Each cluster's mean, scaled to unit length; a cluster left empty (or
@@ -146,7 +154,10 @@ fn fill_farthest_first(pool: &Vectors, rows: &mut Vec<usize>, budget: usize) {
         let farthest = (0..pool.len())
             .filter(|i| !rows.contains(i))
             .map(|i| (i, most_similar(pool.row(i), pool, rows.iter().copied()).1))
-            .fold((usize::MAX, f32::INFINITY), |low, (i, s)| if s < low.1 { (i, s) } else { low });
+            .fold(
+                (usize::MAX, f32::INFINITY),
+                |low, (i, s)| if s < low.1 { (i, s) } else { low },
+            );
         if farthest.0 == usize::MAX {
             break;
         }
@@ -179,6 +190,44 @@ mod tests {
                 assert!(dot(pool.row(*a), pool.row(*b)) < 0.9, "two seeds in one cluster");
             }
         }
+    }
+
+    /// Three pairs of nearly equal unit vectors, far apart on the circle.
+    fn three_pairs() -> Vectors {
+        let angles = [0.0f32, 0.05, 2.0, 2.05, 4.0, 4.05];
+        let flat = angles.iter().flat_map(|a| [a.cos(), a.sin()]).collect();
+        Vectors::from_flat(2, flat).unwrap()
+    }
+
+    #[test]
+    fn seeding_by_squared_distance_never_takes_two_of_a_pair() {
+        let pool = three_pairs();
+        for seed in 0..50 {
+            let mut seeds = plus_plus(&pool, 3, &mut ChaCha8Rng::seed_from_u64(seed));
+            seeds.sort_unstable();
+            let pairs: Vec<usize> = seeds.iter().map(|row| row / 2).collect();
+            // A pair's second row weighs about 0.0025 against more than 2.8
+            // for each row of another pair: about one draw in 2,000.
+            assert_eq!(pairs, [0, 1, 2], "seed {seed}: {seeds:?}");
+        }
+    }
+
+    #[test]
+    fn medoids_are_one_row_of_each_pair() {
+        let pool = three_pairs();
+        for seed in 0..10 {
+            let mut rows = pick(&pool, 3, seed, &crate::progress::Quiet);
+            rows.sort_unstable();
+            assert_eq!(
+                rows.iter().map(|row| row / 2).collect::<Vec<_>>(),
+                [0, 1, 2],
+                "seed {seed}"
+            );
+        }
+        // Six picks of six rows: each row once, whatever the clustering.
+        let mut all = pick(&pool, 6, 0, &crate::progress::Quiet);
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -84,7 +84,12 @@ mod tests {
     /// The score of every unpicked row computed from scratch by the paper's
     /// formula, to check the incremental updates against.
     fn scores_by_definition(lists: &[Vec<u32>], picked: &[usize], rho: f64) -> Vec<f64> {
-        let covered = |v: usize| lists[v].iter().filter(|&&u| picked.contains(&(u as usize))).count();
+        let covered = |v: usize| {
+            lists[v]
+                .iter()
+                .filter(|&&u| picked.contains(&(u as usize)))
+                .count()
+        };
         (0..lists.len())
             .map(|u| {
                 (0..lists.len())
@@ -111,7 +116,11 @@ mod tests {
         let pool = crate::vectors::clustered_unit_vectors(120, 8, 6, 0.4, 5);
         let lists = super::super::nearest_neighbours(&pool, 7, &Quiet);
         for rho in [1.0, 2.0, 10.0] {
-            assert_eq!(pick(&lists, 25, rho, &Quiet), pick_by_definition(&lists, 25, rho), "rho {rho}");
+            assert_eq!(
+                pick(&lists, 25, rho, &Quiet),
+                pick_by_definition(&lists, 25, rho),
+                "rho {rho}"
+            );
         }
     }
 
