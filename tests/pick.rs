@@ -170,7 +170,7 @@ fn repeated_sentences_are_picked_once() {
     let written = std::fs::read_to_string(&out).unwrap();
     assert_eq!(written, "Familial polyposis.\nA rare tumour.\nNo disease here.\n");
     // Only the distinct sentences count towards the budget.
-    let refused = failure_of(pick(&pool, 4, "votek", &dir.join("four.txt")));
+    let refused = failure_of(&mut pick(&pool, 4, "votek", &dir.join("four.txt")));
     assert!(
         refused.contains("budget 4 is larger than the pool of 3"),
         "{refused}"
