@@ -12,7 +12,7 @@ use crate::corpus::{Sentence, Span};
 use crate::digest::sha256_hex;
 use crate::encoder::EncoderInfo;
 use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation};
-use crate::select::Strategy;
+use crate::select::{Method, Strategy};
 
 /// Bootstrap resamples for the difference intervals.
 const BOOTSTRAP_SAMPLES: usize = 1000;
@@ -21,6 +21,8 @@ const BOOTSTRAP_SAMPLES: usize = 1000;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrategyResult {
     pub strategy: Strategy,
+    /// How its demonstrations were chosen: parameters, filters, order, seed.
+    pub method: Method,
     pub scores: Evaluation,
     pub requests: usize,
     /// Answer lines or tags that could not be read.
@@ -108,6 +110,7 @@ impl ExperimentReport {
             .zip(&predicted)
             .map(|(p, spans)| StrategyResult {
                 strategy: p.strategy,
+                method: p.method.clone(),
                 scores: score(&gold_spans, spans),
                 requests: p.exchanges.len(),
                 unparseable: p.exchanges.iter().map(|e| e.unparseable).sum(),
@@ -198,6 +201,9 @@ mod tests {
             exemplar_version: "0.1.0".into(),
             settings: Settings {
                 strategies: vec![Strategy::Knn, Strategy::Random],
+                params: Default::default(),
+                filters: Default::default(),
+                order: Default::default(),
                 k: 8,
                 seed: 7,
                 search,
@@ -243,6 +249,9 @@ mod tests {
             report["settings"],
             json!({
                 "strategies": ["knn", "random"],
+                "params": {},
+                "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                "order": "similar-last",
                 "k": 8,
                 "seed": 7,
                 "search": {"mode": "hnsw", "ef": 64},
