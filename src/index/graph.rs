@@ -54,7 +54,9 @@ pub struct Graph {
 /// A search hit: node and its similarity (inner product) to the query.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
+    /// The node: the example's position in the index (and its row of the vectors).
     pub node: u32,
+    /// Inner product with the query (cosine similarity: the vectors are unit length).
     pub similarity: f32,
 }
 
@@ -192,6 +194,7 @@ impl Graph {
             .map_or(0, |l| l.offsets.len().saturating_sub(1))
     }
 
+    /// Whether the graph has no nodes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

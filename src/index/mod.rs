@@ -49,7 +49,10 @@ pub const DEFAULT_EF_SEARCH: usize = 64;
 #[non_exhaustive]
 pub enum SearchMode {
     /// Walk the HNSW graph with this candidate list length (`None`: the index's default).
-    Hnsw { ef: Option<usize> },
+    Hnsw {
+        /// Candidate list length; `None`: the index's `ef_search`.
+        ef: Option<usize>,
+    },
     /// Compare with every vector: slow, exact, for checking.
     Exact,
 }
@@ -288,22 +291,27 @@ impl Index {
         })
     }
 
+    /// What the index holds and how it was built.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The stored sentences: example i is node i of the graph and row i of the vectors.
     pub fn examples(&self) -> &[Sentence] {
         &self.examples
     }
 
+    /// The examples' unit vectors, one row each.
     pub fn vectors(&self) -> &Vectors {
         &self.vectors
     }
 
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.examples.len()
     }
 
+    /// Whether the index holds no examples.
     pub fn is_empty(&self) -> bool {
         self.examples.is_empty()
     }

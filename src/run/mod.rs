@@ -36,6 +36,7 @@ pub use crate::backend::Api;
 /// written into `report.json` so that a result says how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
+    /// The strategies compared, in order; the first is compared with each other one.
     pub strategies: Vec<Strategy>,
     /// Strategy parameters; each applies to every strategy that takes it
     /// (see [`Settings::methods`] for the values used).
@@ -47,6 +48,7 @@ pub struct Settings {
     /// Order of the demonstrations in the prompt.
     #[serde(default)]
     pub order: Order,
+    /// Demonstrations per query (at least 1).
     pub k: usize,
     /// Seed of random selection, of generation and of the bootstrap.
     pub seed: u64,
@@ -54,15 +56,20 @@ pub struct Settings {
     /// `ef` by the index's, so the report names the value used.
     #[serde(with = "search_setting")]
     pub search: SearchMode,
+    /// How demonstrations are rendered and answers read.
     pub format: PromptFormat,
+    /// Whether prompts go to the completion or the chat endpoint.
     pub api: Api,
     /// The LLM's name as the server knows it.
     pub model: String,
+    /// Sampling temperature.
     pub temperature: f32,
+    /// Most tokens an answer may have; reserved out of `context_tokens`.
     pub max_tokens: usize,
     /// The model's context length in tokens; prompts longer than this minus
     /// `max_tokens` lose their least similar demonstrations.
     pub context_tokens: usize,
+    /// Requests in flight at most (0 counts as 1).
     pub concurrency: usize,
 }
 
@@ -151,26 +158,40 @@ mod search_setting {
 /// One generation: which query, which pass, the request and (once made) the answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
+    /// Position of the query in the test corpus.
     pub query: usize,
+    /// The query sentence's id.
     pub query_id: String,
+    /// The type this pass asks for; `None` when one pass asks for all types.
     pub pass: Option<String>,
+    /// The request's key (see [`Request::key`]): cache key and batch `custom_id`.
     pub key: String,
+    /// Ids of the demonstrations kept in the prompt, in prompt order.
     pub demos: Vec<String>,
+    /// Demonstrations (the least similar) left out to fit the context.
     pub dropped_demos: usize,
+    /// What is sent to the model.
     pub request: Request,
+    /// The model's answer; `None` until it is generated.
     pub answer: Option<String>,
+    /// Spans read from the answer (empty until then).
     pub spans: Vec<Span>,
+    /// See [`prompt::Parsed::unparseable`].
     pub unparseable: usize,
+    /// See [`prompt::Parsed::unknown_types`].
     pub unknown_types: usize,
+    /// See [`prompt::Parsed::not_found`].
     pub not_found: usize,
 }
 
 /// The prompts of one strategy, before or after generation.
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The strategy that chose the demonstrations.
     pub strategy: Strategy,
     /// How its demonstrations were chosen, resolved.
     pub method: Method,
+    /// One per query and pass, in query order.
     pub exchanges: Vec<Exchange>,
 }
 

@@ -20,10 +20,13 @@ const BOOTSTRAP_SAMPLES: usize = 1000;
 /// The results of one strategy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrategyResult {
+    /// The strategy.
     pub strategy: Strategy,
     /// How its demonstrations were chosen: parameters, filters, order, seed.
     pub method: Method,
+    /// Strict and relaxed scores on the test corpus.
     pub scores: Evaluation,
+    /// Requests made: one per query and pass.
     pub requests: usize,
     /// Answer lines or tags that could not be read.
     pub unparseable: usize,
@@ -38,8 +41,11 @@ pub struct StrategyResult {
 /// Strict micro F1 of `first` minus that of `second`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
+    /// The first strategy of the settings.
     pub first: Strategy,
+    /// The strategy compared with it.
     pub second: Strategy,
+    /// The difference and its bootstrap interval (inline in JSON).
     #[serde(flatten)]
     pub interval: Interval,
 }
@@ -47,7 +53,9 @@ pub struct Comparison {
 /// A file an experiment read, by path and content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
+    /// The path as given.
     pub path: String,
+    /// sha256 of the contents read, in hex.
     pub sha256: String,
 }
 
@@ -94,9 +102,12 @@ pub struct Provenance {
 /// Everything an experiment measured, and what it was made from: `report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExperimentReport {
+    /// What the results were made from (inline in JSON).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// One per strategy, in the order of the settings.
     pub strategies: Vec<StrategyResult>,
+    /// The first strategy against each other one.
     pub comparisons: Vec<Comparison>,
 }
 

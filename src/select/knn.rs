@@ -14,6 +14,7 @@ pub(super) const DEFINITION: Definition = Definition {
 /// Nearest-neighbour selection over the index's graph (or exhaustively).
 #[derive(Debug, Clone, Copy)]
 pub struct Knn {
+    /// How the neighbours are searched.
     pub mode: SearchMode,
 }
 

@@ -52,8 +52,10 @@ pub const DEFAULT_SEED: u64 = 42;
 /// (absent for strategies that do not compare vectors).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Demo {
+    /// The demonstration (inline in JSON).
     #[serde(flatten)]
     pub example: Example,
+    /// Cosine similarity to the query; `None` for strategies that compare no vectors.
     pub score: Option<f32>,
 }
 
@@ -72,6 +74,7 @@ pub struct Selection {
 /// What a selector is given about the query.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
+    /// The query sentence.
     pub text: &'a str,
     /// The query's vector from the index's encoder; needed by [`Selector::needs_vector`] strategies.
     pub vector: Option<&'a [f32]>,

@@ -17,6 +17,7 @@ pub(super) const DEFINITION: Definition = Definition {
 /// Seeded random selection.
 #[derive(Debug, Clone, Copy)]
 pub struct Random {
+    /// Seed of every draw, mixed with the query text's hash.
     pub seed: u64,
 }
 

@@ -22,7 +22,9 @@ pub const MAX_EF: usize = 4096;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectRequest {
+    /// One query sentence (id `text` in the answer).
     pub text: Option<String>,
+    /// Several query sentences (ids `texts[0]`, `texts[1]`, ...), at most the server's batch limit.
     pub texts: Option<Vec<String>>,
     /// Demonstrations per query [default: 16, at most 256].
     pub k: Option<usize>,
@@ -59,12 +61,14 @@ pub struct SelectRequest {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptRequest {
+    /// The format to render prompts in.
     pub format: PromptFormat,
 }
 
 /// The answer of `POST /v1/select`: one result per query, in request order.
 #[derive(Debug, Serialize)]
 pub struct SelectResponse {
+    /// One per query, in request order.
     pub results: Vec<Selection>,
 }
 
@@ -72,8 +76,10 @@ pub struct SelectResponse {
 /// rendered prompts when asked for.
 #[derive(Debug, Serialize)]
 pub struct Selection {
+    /// The query and its demonstrations (inline in JSON).
     #[serde(flatten)]
     pub selection: crate::select::Selection,
+    /// The completion text of each pass, when the request asked for prompts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompts: Option<Vec<RenderedPrompt>>,
 }
@@ -81,20 +87,27 @@ pub struct Selection {
 /// The completion text of one pass: all types (`type` null) or one type.
 #[derive(Debug, Serialize)]
 pub struct RenderedPrompt {
+    /// The pass's type (`type` in JSON); `None` when the pass asks for all types.
     #[serde(rename = "type")]
     pub label: Option<String>,
+    /// The prompt as one completion text (see [`crate::prompt::Prompt::completion_text`]).
     pub text: String,
 }
 
 /// A validated request.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The query sentences, none blank, with the ids the answer gives them.
     pub queries: Vec<Example>,
+    /// The index asked for; `None` when the request named none.
     pub index: Option<String>,
+    /// Demonstrations per query, 1 to [`MAX_K`].
     pub k: usize,
     /// How demonstrations are chosen, its parameters resolved.
     pub method: Method,
+    /// Exact search, or HNSW with the request's `ef` (`None`: the index's default).
     pub mode: SearchMode,
+    /// The format to render prompts in, when asked for.
     pub prompt: Option<PromptFormat>,
 }
 
