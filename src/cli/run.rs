@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs};
+use super::{
+    choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+};
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
 use exemplar::progress::bars;

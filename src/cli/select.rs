@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs};
+use super::{
+    choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
 use exemplar::error::Error;
@@ -113,7 +115,11 @@ fn inline(example: &Example) -> String {
 fn print_human(selection: &Selection) -> anyhow::Result<()> {
     print_line(format_args!("query: {}", selection.query.text))?;
     let method = &selection.method;
-    let params: Vec<String> = method.params.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let params: Vec<String> = method
+        .params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
     let strategy = match params.is_empty() {
         true => method.strategy.to_string(),
         false => format!("{} {}", method.strategy, params.join(" ")),

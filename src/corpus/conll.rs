@@ -360,7 +360,15 @@ mod tests {
         let content = "a\tO\n\n-DOCSTART- -X- O O\n\nb\tO\n\nc\tO\n-DOCSTART-\td\tO\n\nd\tO\n";
         let corpus = read_str(content, TagScheme::Auto).unwrap();
         let docs: Vec<Option<&str>> = corpus.sentences.iter().map(|s| s.doc.as_deref()).collect();
-        assert_eq!(docs, [None, Some("train.tsv#1"), Some("train.tsv#1"), Some("train.tsv#2")]);
+        assert_eq!(
+            docs,
+            [
+                None,
+                Some("train.tsv#1"),
+                Some("train.tsv#1"),
+                Some("train.tsv#2")
+            ]
+        );
         let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["a", "b", "c", "d"]);
     }

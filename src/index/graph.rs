@@ -280,7 +280,13 @@ impl Graph {
 
     /// Descends the upper layers greedily, then searches the base layer; the
     /// candidates found, unordered.
-    fn walk(&self, similarity: &impl Similarity, k: usize, ef: usize, admit: impl Fn(u32) -> bool) -> Vec<Hit> {
+    fn walk(
+        &self,
+        similarity: &impl Similarity,
+        k: usize,
+        ef: usize,
+        admit: impl Fn(u32) -> bool,
+    ) -> Vec<Hit> {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
@@ -291,7 +297,14 @@ impl Graph {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             scratch.visited.start(self.len());
-            beam_search(&self.layers[0], nearest, ef.max(k), similarity, &admit, &mut scratch)
+            beam_search(
+                &self.layers[0],
+                nearest,
+                ef.max(k),
+                similarity,
+                &admit,
+                &mut scratch,
+            )
         })
     }
 }

@@ -341,14 +341,10 @@ impl Index {
         match mode {
             SearchMode::Hnsw { ef } => {
                 let ef = ef.unwrap_or(self.manifest.hnsw.ef_search);
-                self.graph.search_quantized_where(
-                    &self.vectors,
-                    &self.codes,
-                    query,
-                    k,
-                    ef,
-                    |node| admit(node as usize),
-                )
+                self.graph
+                    .search_quantized_where(&self.vectors, &self.codes, query, k, ef, |node| {
+                        admit(node as usize)
+                    })
             }
             SearchMode::Exact => {
                 let rows = (0..self.len()).filter(|&row| admit(row)).map(|row| row as u32);

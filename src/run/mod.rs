@@ -82,12 +82,17 @@ impl Settings {
     /// Each strategy's method, resolved: the parameters it takes (a
     /// parameter no strategy takes is refused), the filters, the order, the seed.
     pub fn methods(&self) -> Result<Vec<Method>> {
-        if let Some((name, _)) = self
-            .params
-            .iter()
-            .find(|(name, _)| !self.strategies.iter().any(|s| s.params().iter().any(|p| p.name == *name)))
-        {
-            let strategies: Vec<&str> = self.strategies.iter().map(|s| crate::names::Named::name(*s)).collect();
+        if let Some((name, _)) = self.params.iter().find(|(name, _)| {
+            !self
+                .strategies
+                .iter()
+                .any(|s| s.params().iter().any(|p| p.name == *name))
+        }) {
+            let strategies: Vec<&str> = self
+                .strategies
+                .iter()
+                .map(|s| crate::names::Named::name(*s))
+                .collect();
             return Err(Error::InvalidInput(format!(
                 "no strategy of {} takes the parameter {name:?}",
                 strategies.join(", ")
@@ -375,15 +380,29 @@ mod tests {
         let mut both = settings(&[Strategy::Knn, Strategy::Mmr, Strategy::Coverage], 8);
         both.params = select::Params::from_pairs(&["lambda=0.7", "candidates=32"]).unwrap();
         let methods = both.methods().unwrap();
-        let json: Vec<String> = methods.iter().map(|m| serde_json::to_string(&m.params).unwrap()).collect();
-        assert_eq!(json, ["{}", r#"{"candidates":32,"lambda":0.7}"#, r#"{"candidates":32}"#]);
+        let json: Vec<String> = methods
+            .iter()
+            .map(|m| serde_json::to_string(&m.params).unwrap())
+            .collect();
+        assert_eq!(
+            json,
+            ["{}", r#"{"candidates":32,"lambda":0.7}"#, r#"{"candidates":32}"#]
+        );
         let mut unknown = settings(&[Strategy::Knn, Strategy::Random], 8);
         unknown.params = select::Params::from_pairs(&["lambda=0.7"]).unwrap();
         let error = unknown.check().unwrap_err();
-        assert!(error.to_string().contains("no strategy of knn, random takes the parameter \"lambda\""), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("no strategy of knn, random takes the parameter \"lambda\""),
+            "{error}"
+        );
         let mut out_of_range = settings(&[Strategy::Mmr], 8);
         out_of_range.params = select::Params::from_pairs(&["lambda=2"]).unwrap();
-        assert_eq!(out_of_range.check().unwrap_err().kind(), crate::error::ErrorKind::BadInput);
+        assert_eq!(
+            out_of_range.check().unwrap_err().kind(),
+            crate::error::ErrorKind::BadInput
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub(super) const DEFINITION: Definition = Definition {
 /// Type-covering selection over the `candidates` nearest sentences.
 #[derive(Debug, Clone, Copy)]
 pub struct Coverage {
+    /// How many nearest sentences to choose from.
     pub candidates: usize,
+    /// How the candidates are searched.
     pub mode: SearchMode,
 }
 
@@ -43,13 +45,18 @@ impl Rank for Coverage {
 /// entity-bearing ones, then the rest, each by rank; returned best first.
 fn cover(candidates: &[Candidate], examples: &[Sentence], k: usize) -> Vec<Candidate> {
     let types = |c: &Candidate| -> BTreeSet<&str> {
-        examples[c.row].entities.iter().map(|e| e.label.as_str()).collect()
+        examples[c.row]
+            .entities
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect()
     };
     let mut missing: BTreeSet<&str> = candidates.iter().flat_map(types).collect();
     let mut taken = vec![false; candidates.len()];
     let mut count = 0;
     while count < k && !missing.is_empty() {
-        let Some(i) = (0..candidates.len()).find(|&i| !taken[i] && types(&candidates[i]).iter().any(|t| missing.contains(t)))
+        let Some(i) = (0..candidates.len())
+            .find(|&i| !taken[i] && types(&candidates[i]).iter().any(|t| missing.contains(t)))
         else {
             break;
         };
@@ -61,11 +68,17 @@ fn cover(candidates: &[Candidate], examples: &[Sentence], k: usize) -> Vec<Candi
     }
     let with_entities = |i: &usize| !examples[candidates[*i].row].entities.is_empty();
     let rest: Vec<usize> = (0..candidates.len()).filter(|&i| !taken[i]).collect();
-    let fill = rest.iter().filter(|i| with_entities(i)).chain(rest.iter().filter(|i| !with_entities(i)));
+    let fill = rest
+        .iter()
+        .filter(|i| with_entities(i))
+        .chain(rest.iter().filter(|i| !with_entities(i)));
     for &i in fill.take(k - count) {
         taken[i] = true;
     }
-    (0..candidates.len()).filter(|&i| taken[i]).map(|i| candidates[i]).collect()
+    (0..candidates.len())
+        .filter(|&i| taken[i])
+        .map(|i| candidates[i])
+        .collect()
 }
 
 #[cfg(test)]

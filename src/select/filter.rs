@@ -42,8 +42,14 @@ impl Filters {
             let (field, value) = pair
                 .split_once('=')
                 .ok_or_else(|| Error::InvalidInput(format!("--where {pair:?}: expected FIELD=VALUE")))?;
-            if fields.insert(field.trim().to_string(), value.trim().to_string()).is_some() {
-                return Err(Error::InvalidInput(format!("--where names the field {} twice", field.trim())));
+            if fields
+                .insert(field.trim().to_string(), value.trim().to_string())
+                .is_some()
+            {
+                return Err(Error::InvalidInput(format!(
+                    "--where names the field {} twice",
+                    field.trim()
+                )));
             }
         }
         Ok(fields)
@@ -55,11 +61,16 @@ impl Filters {
         let examples = index.examples();
         for field in self.where_.keys() {
             if !examples.iter().any(|s| s.meta.contains_key(field)) {
-                let known: BTreeSet<&str> = examples.iter().flat_map(|s| s.meta.keys()).map(String::as_str).collect();
+                let known: BTreeSet<&str> = examples
+                    .iter()
+                    .flat_map(|s| s.meta.keys())
+                    .map(String::as_str)
+                    .collect();
                 return Err(Error::InvalidInput(format!(
                     "no example of the index has the field {field:?} ({})",
                     match known.is_empty() {
-                        true => "it has no metadata: JSONL string fields beside \"text\" become metadata".to_string(),
+                        true => "it has no metadata: JSONL string fields beside \"text\" become metadata"
+                            .to_string(),
                         false => format!("fields: {}", known.into_iter().collect::<Vec<_>>().join(", ")),
                     }
                 )));
@@ -99,9 +110,17 @@ impl Filters {
         }
         let passes = |s: &Sentence| {
             s.entities.len() >= self.min_entities
-                && self.where_.iter().all(|(field, value)| s.meta.get(field) == Some(value))
+                && self
+                    .where_
+                    .iter()
+                    .all(|(field, value)| s.meta.get(field) == Some(value))
         };
-        Some((0..examples.len()).filter(|&row| passes(&examples[row])).map(|row| row as u32).collect())
+        Some(
+            (0..examples.len())
+                .filter(|&row| passes(&examples[row]))
+                .map(|row| row as u32)
+                .collect(),
+        )
     }
 
     /// The filters in words, for messages.
@@ -122,7 +141,8 @@ fn doc_of_text(examples: &[Sentence]) -> HashMap<String, String> {
     let mut docs = HashMap::new();
     for sentence in examples {
         if let Some(doc) = &sentence.doc {
-            docs.entry(sentence.text.trim().to_string()).or_insert_with(|| doc.clone());
+            docs.entry(sentence.text.trim().to_string())
+                .or_insert_with(|| doc.clone());
         }
     }
     docs
@@ -158,6 +178,7 @@ impl Filter {
         self.len
     }
 
+    /// Whether it was checked against an empty index.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -181,7 +202,9 @@ impl Filter {
 /// query (absent for strategies that do not compare vectors).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
+    /// The row of the index.
     pub row: usize,
+    /// Cosine similarity to the query, when compared.
     pub score: Option<f32>,
 }
 
@@ -234,7 +257,11 @@ impl<'a> Pool<'a> {
         loop {
             let hits: Vec<Hit> = match (scan, self.rows()) {
                 (true, Some(rows)) => {
-                    let admitted: Vec<u32> = rows.iter().copied().filter(|&r| self.admits(r as usize)).collect();
+                    let admitted: Vec<u32> = rows
+                        .iter()
+                        .copied()
+                        .filter(|&r| self.admits(r as usize))
+                        .collect();
                     index.search_among(vector, want, &admitted)
                 }
                 _ => index.search_where(vector, want, mode, |row| self.admits(row)),
@@ -295,7 +322,9 @@ mod tests {
         let fields = Filters::parse_where(&["source=pubmed", " split = train "]).unwrap();
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
         assert_eq!(pairs, [("source", "pubmed"), ("split", "train")]);
-        let twice = Filters::parse_where(&["split=a", "split=b"]).unwrap_err().to_string();
+        let twice = Filters::parse_where(&["split=a", "split=b"])
+            .unwrap_err()
+            .to_string();
         assert!(twice.contains("field split twice"), "{twice}");
         let bare = Filters::parse_where(&["split"]).unwrap_err().to_string();
         assert!(bare.contains("expected FIELD=VALUE"), "{bare}");
@@ -303,9 +332,10 @@ mod tests {
 
     #[test]
     fn filters_read_from_json_with_their_public_names() {
-        let filters: Filters =
-            serde_json::from_str(r#"{"min_entities": 2, "exclude_same_doc": true, "where": {"split": "train"}}"#)
-                .unwrap();
+        let filters: Filters = serde_json::from_str(
+            r#"{"min_entities": 2, "exclude_same_doc": true, "where": {"split": "train"}}"#,
+        )
+        .unwrap();
         assert_eq!(filters.min_entities, 2);
         assert!(filters.exclude_same_doc);
         assert_eq!(filters.where_["split"], "train");

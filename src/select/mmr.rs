@@ -34,8 +34,11 @@ pub(super) const DEFINITION: Definition = Definition {
 /// MMR over the `candidates` nearest sentences.
 #[derive(Debug, Clone, Copy)]
 pub struct Mmr {
+    /// Weight of similarity to the query against novelty (1: k-NN).
     pub lambda: f32,
+    /// How many nearest sentences to choose from.
     pub candidates: usize,
+    /// How the candidates are searched.
     pub mode: SearchMode,
 }
 

@@ -87,7 +87,9 @@ impl<'a> Query<'a> {
     /// The query's vector, or an error for a strategy that needs it.
     pub fn vector(&self) -> Result<&'a [f32]> {
         self.vector.ok_or_else(|| {
-            Error::InvalidInput("this strategy needs the query's vector: embed it with the index's encoder".into())
+            Error::InvalidInput(
+                "this strategy needs the query's vector: embed it with the index's encoder".into(),
+            )
         })
     }
 }
@@ -109,6 +111,7 @@ pub trait Selector: Send + Sync {
 /// first, taken only from rows `pool` admits (search through the pool:
 /// [`Pool::nearest`], [`Pool::distinct`]). The order is arranged afterwards.
 pub trait Rank: Send + Sync {
+    /// Up to `k` demonstrations for `query` from `pool`, best first.
     fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>>;
 }
 
@@ -127,8 +130,11 @@ pub struct Setup {
 /// derives or loads it in `build`, and fails there with a message naming
 /// what is missing (e.g. the command that makes it).
 pub struct Definition {
+    /// The parameters it takes (empty: none).
     pub params: &'static [ParamSpec],
+    /// Whether it compares the query's vector (queries must then be embedded).
     pub needs_vector: bool,
+    /// Its ranking over an opened index, for resolved parameters.
     pub build: fn(&Index, &Params, &Setup) -> Result<Box<dyn Rank>>,
 }
 
@@ -188,13 +194,18 @@ impl Strategy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Method {
+    /// The strategy.
     pub strategy: Strategy,
+    /// Its parameters by name (after [`Method::resolve`]: every one, with its value).
     #[serde(default)]
     pub params: Params,
+    /// Which training sentences may be demonstrations.
     #[serde(default)]
     pub filters: Filters,
+    /// Order of the demonstrations in the prompt.
     #[serde(default)]
     pub order: Order,
+    /// Seed of random choices (the random strategy, the random order).
     pub seed: u64,
 }
 
@@ -222,7 +233,10 @@ impl Method {
     /// the index cannot satisfy.
     pub fn build(&self, index: &Index, mode: SearchMode, k: usize) -> Result<Box<dyn Selector>> {
         let params = self.strategy.resolve(&self.params, k)?;
-        let setup = Setup { mode, seed: self.seed };
+        let setup = Setup {
+            mode,
+            seed: self.seed,
+        };
         let rank = (self.strategy.definition().build)(index, &params, &setup)?;
         Ok(Box::new(Configured {
             strategy: self.strategy,

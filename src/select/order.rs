@@ -59,8 +59,14 @@ mod tests {
 
     #[test]
     fn orders_arrange_the_ranking() {
-        assert_eq!(ids(Order::SimilarFirst, 1, "q"), ["0", "1", "2", "3", "4", "5", "6", "7"]);
-        assert_eq!(ids(Order::SimilarLast, 1, "q"), ["7", "6", "5", "4", "3", "2", "1", "0"]);
+        assert_eq!(
+            ids(Order::SimilarFirst, 1, "q"),
+            ["0", "1", "2", "3", "4", "5", "6", "7"]
+        );
+        assert_eq!(
+            ids(Order::SimilarLast, 1, "q"),
+            ["7", "6", "5", "4", "3", "2", "1", "0"]
+        );
         let shuffled = ids(Order::Random, 1, "q");
         assert_eq!(shuffled, ids(Order::Random, 1, "q"), "seeded");
         assert_ne!(shuffled, ids(Order::Random, 2, "q"));

@@ -39,7 +39,12 @@ impl fmt::Display for Value {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     /// A real number in `min..=max`.
-    Real { min: f64, max: f64 },
+    Real {
+        /// The smallest value accepted.
+        min: f64,
+        /// The largest value accepted.
+        max: f64,
+    },
     /// A whole number, at least `k` (the number of demonstrations asked for):
     /// the size of a candidate pool to choose k from.
     Pool,
@@ -50,7 +55,9 @@ pub enum Kind {
 /// One parameter of a strategy.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
+    /// The name given to `--param NAME=VALUE` and in JSON `"params"`.
     pub name: &'static str,
+    /// What values it takes.
     pub kind: Kind,
     /// The value when none is given, for `k` demonstrations.
     pub default: fn(k: usize) -> Value,
@@ -71,9 +78,9 @@ impl Params {
         let mut params = Params::default();
         for pair in pairs {
             let pair = pair.as_ref();
-            let (name, value) = pair.split_once('=').ok_or_else(|| {
-                Error::InvalidInput(format!("parameter {pair:?}: expected NAME=VALUE"))
-            })?;
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidInput(format!("parameter {pair:?}: expected NAME=VALUE")))?;
             params.set(name.trim(), Value::Text(value.trim().to_string()))?;
         }
         Ok(params)
@@ -87,25 +94,29 @@ impl Params {
         Ok(())
     }
 
+    /// Whether no parameter is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The parameters set, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(name, value)| (name.as_str(), value))
     }
 
     fn get(&self, name: &str) -> Result<&Value> {
-        self.0.get(name).ok_or_else(|| {
-            Error::Internal(format!("parameter {name} was not resolved before use"))
-        })
+        self.0
+            .get(name)
+            .ok_or_else(|| Error::Internal(format!("parameter {name} was not resolved before use")))
     }
 
     /// A resolved real parameter.
     pub fn real(&self, name: &str) -> Result<f64> {
         match self.get(name)? {
             Value::Real(x) => Ok(*x),
-            other => Err(Error::Internal(format!("parameter {name} is {other}, not a real number"))),
+            other => Err(Error::Internal(format!(
+                "parameter {name} is {other}, not a real number"
+            ))),
         }
     }
 
@@ -113,7 +124,9 @@ impl Params {
     pub fn count(&self, name: &str) -> Result<usize> {
         match self.get(name)? {
             Value::Count(n) => Ok(*n as usize),
-            other => Err(Error::Internal(format!("parameter {name} is {other}, not a count"))),
+            other => Err(Error::Internal(format!(
+                "parameter {name} is {other}, not a count"
+            ))),
         }
     }
 
@@ -121,7 +134,9 @@ impl Params {
     pub fn choice(&self, name: &str) -> Result<&str> {
         match self.get(name)? {
             Value::Text(text) => Ok(text),
-            other => Err(Error::Internal(format!("parameter {name} is {other}, not a name"))),
+            other => Err(Error::Internal(format!(
+                "parameter {name} is {other}, not a name"
+            ))),
         }
     }
 }
@@ -131,7 +146,10 @@ impl Params {
 /// strategy, each with a checked value of its kind. An unknown name or a
 /// value out of range is [`Error::InvalidInput`] naming it.
 pub fn resolve(strategy: &str, specs: &[ParamSpec], given: &Params, k: usize) -> Result<Params> {
-    if let Some((unknown, _)) = given.iter().find(|(name, _)| !specs.iter().any(|s| s.name == *name)) {
+    if let Some((unknown, _)) = given
+        .iter()
+        .find(|(name, _)| !specs.iter().any(|s| s.name == *name))
+    {
         let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
         let expected = match known.is_empty() {
             true => "it takes none".to_string(),
@@ -143,9 +161,14 @@ pub fn resolve(strategy: &str, specs: &[ParamSpec], given: &Params, k: usize) ->
     }
     let mut resolved = Params::default();
     for spec in specs {
-        let value = given.0.get(spec.name).cloned().unwrap_or_else(|| (spec.default)(k));
-        let checked = check(spec, value, k)
-            .map_err(|problem| Error::InvalidInput(format!("strategy {strategy}, parameter {}: {problem}", spec.name)))?;
+        let value = given
+            .0
+            .get(spec.name)
+            .cloned()
+            .unwrap_or_else(|| (spec.default)(k));
+        let checked = check(spec, value, k).map_err(|problem| {
+            Error::InvalidInput(format!("strategy {strategy}, parameter {}: {problem}", spec.name))
+        })?;
         resolved.0.insert(spec.name.to_string(), checked);
     }
     Ok(resolved)
@@ -162,7 +185,7 @@ fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value,
                 Value::Text(text) => text.parse().map_err(|_| format!("{shown} is not a number"))?,
             };
             if !(min..=max).contains(&x) {
-                return Err(format!("{shown} is outside [{min}, {max}]"));
+                return Err(format!("{x} is outside [{min}, {max}]"));
             }
             Ok(Value::Real(x))
         }
@@ -239,13 +262,19 @@ mod tests {
     #[test]
     fn bad_values_name_the_parameter() {
         let error = |pairs: &[&str], k| resolved(pairs, k).unwrap_err().to_string();
-        assert!(error(&["lambda=1.5"], 8).contains("parameter lambda: 1.5"), "{}", error(&["lambda=1.5"], 8));
+        assert!(
+            error(&["lambda=1.5"], 8).contains("parameter lambda: 1.5"),
+            "{}",
+            error(&["lambda=1.5"], 8)
+        );
         assert!(error(&["lambda=-0.1"], 8).contains("outside [0, 1]"));
         assert!(error(&["lambda=high"], 8).contains("\"high\" is not a number"));
         assert!(error(&["candidates=4"], 8).contains("4 candidates cannot give k = 8"));
         assert!(error(&["candidates=2.5"], 1).contains("not a whole number"));
         assert!(error(&["fusion=max"], 8).contains("not one of rrf, weighted"));
-        assert!(error(&["alpha=1"], 8).contains("no parameter \"alpha\": it takes lambda, candidates, fusion"));
+        assert!(
+            error(&["alpha=1"], 8).contains("no parameter \"alpha\": it takes lambda, candidates, fusion")
+        );
         assert!(error(&["lambda"], 8).contains("expected NAME=VALUE"));
         assert!(error(&["lambda=1", "lambda=0"], 8).contains("given twice"));
         let none = resolve("knn", &[], &Params::from_pairs(&["lambda=1"]).unwrap(), 8);

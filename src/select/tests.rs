@@ -10,15 +10,35 @@ use crate::error::ErrorKind;
 use crate::index::BuildOptions;
 
 const WORDS: &[&str] = &[
-    "cancer", "tumour", "gene", "mutation", "patients", "therapy", "dose", "liver", "kidney", "protein",
-    "acute", "chronic", "deficiency", "syndrome", "infection", "renal", "cardiac", "aspirin",
+    "cancer",
+    "tumour",
+    "gene",
+    "mutation",
+    "patients",
+    "therapy",
+    "dose",
+    "liver",
+    "kidney",
+    "protein",
+    "acute",
+    "chronic",
+    "deficiency",
+    "syndrome",
+    "infection",
+    "renal",
+    "cardiac",
+    "aspirin",
 ];
 
-/// Sentence i: five words chosen by i, i % 4 entities (the first word, typed
-/// by i % 3), document `doc{i / 10}` when `docs`, and `split` = `dev` for
-/// every tenth sentence, `train` else.
+/// Sentence i: five words chosen by i (the same for i and i + 90), i % 4
+/// entities (the first word, typed by i % 3), document `doc{i % 90 / 10}`
+/// when `docs` (so sentences with the same words share their document, and a
+/// query's nearest neighbours include sentences of its own document), and
+/// `split` = `dev` for every tenth sentence, `train` else.
 fn sentence(i: usize, docs: bool) -> Sentence {
-    let words: Vec<&str> = (0..5).map(|j| WORDS[(i * 7 + j * (i % 5 + 1)) % WORDS.len()]).collect();
+    let words: Vec<&str> = (0..5)
+        .map(|j| WORDS[(i * 7 + j * (i % 5 + 1)) % WORDS.len()])
+        .collect();
     let text = format!("{} {i}", words.join(" "));
     let first = words[0].chars().count();
     let entities = (0..i % 4)
@@ -34,7 +54,7 @@ fn sentence(i: usize, docs: bool) -> Sentence {
         tokens: tokenize(&text),
         text,
         entities,
-        doc: docs.then(|| format!("doc{}", i / 10)),
+        doc: docs.then(|| format!("doc{}", i % 90 / 10)),
         meta: BTreeMap::from([("split".to_string(), split.to_string())]),
     }
 }
@@ -50,7 +70,15 @@ fn index_of(n: usize, docs: bool) -> Index {
     };
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
     let vectors = embed_all(&encoder(), &texts, None, |_| {}).unwrap().vectors;
-    Index::build(&corpus, Vec::new(), vectors, encoder().info(), 0, &BuildOptions::default()).unwrap()
+    Index::build(
+        &corpus,
+        Vec::new(),
+        vectors,
+        encoder().info(),
+        0,
+        &BuildOptions::default(),
+    )
+    .unwrap()
 }
 
 fn vector_of(text: &str) -> Vec<f32> {
@@ -88,9 +116,19 @@ fn a_selective_filter_still_gives_k_from_every_strategy() {
     };
     for strategy in [Strategy::Knn, Strategy::Random, Strategy::Mmr, Strategy::Coverage] {
         for mode in [HNSW, SearchMode::Hnsw { ef: Some(4) }, SearchMode::Exact] {
-            let demos = select(&index, &method(strategy, dev), mode, "gene mutation in cancer patients", 12).unwrap();
+            let demos = select(
+                &index,
+                &method(strategy, dev),
+                mode,
+                "gene mutation in cancer patients",
+                12,
+            )
+            .unwrap();
             assert_eq!(demos.len(), 12, "{strategy} {mode:?}");
-            assert!(demos.iter().all(|d| by_id(&index, d).meta["split"] == "dev"), "{strategy}");
+            assert!(
+                demos.iter().all(|d| by_id(&index, d).meta["split"] == "dev"),
+                "{strategy}"
+            );
         }
     }
 }
@@ -103,7 +141,10 @@ fn a_filter_walked_through_the_graph_finds_what_a_scan_finds() {
     let mode = SearchMode::Hnsw { ef: Some(16) };
     let two = method(Strategy::Knn, |m| m.filters.min_entities = 2);
     let passing = index.examples().iter().filter(|s| s.entities.len() >= 2).count();
-    assert!(passing * passing > 4 * 16 * index.len(), "{passing} rows: the walk is taken");
+    assert!(
+        passing * passing > 4 * 16 * index.len(),
+        "{passing} rows: the walk is taken"
+    );
     let text = "chronic renal deficiency syndrome";
     let walked = select(&index, &two, mode, text, 8).unwrap();
     let scanned = select(&index, &two, SearchMode::Exact, text, 8).unwrap();
@@ -132,7 +173,11 @@ fn the_queries_own_document_is_left_out() {
         vector: Some(&vector),
         doc: Some("doc4"),
     };
-    let demos = exclude.build(&index, HNSW, k).unwrap().select(&index, &query, k).unwrap();
+    let demos = exclude
+        .build(&index, HNSW, k)
+        .unwrap()
+        .select(&index, &query, k)
+        .unwrap();
     assert_eq!((demos.len(), same_doc(&demos)), (k, 0));
 }
 
@@ -147,11 +192,17 @@ fn filters_the_index_cannot_satisfy_are_refused_with_a_reason() {
     let field = refused(|m| {
         m.filters.where_.insert("source".into(), "pubmed".into());
     });
-    assert!(field.contains("no example of the index has the field \"source\" (fields: split)"), "{field}");
+    assert!(
+        field.contains("no example of the index has the field \"source\" (fields: split)"),
+        "{field}"
+    );
     let value = refused(|m| {
         m.filters.where_.insert("split".into(), "test".into());
     });
-    assert!(value.contains("no example of the index passes the filters (split=test)"), "{value}");
+    assert!(
+        value.contains("no example of the index passes the filters (split=test)"),
+        "{value}"
+    );
     let many = refused(|m| m.filters.min_entities = 9);
     assert!(many.contains("min-entities 9"), "{many}");
     let docs = refused(|m| m.filters.exclude_same_doc = true);
@@ -170,13 +221,18 @@ fn a_vector_strategy_without_the_vector_is_an_error_not_an_empty_answer() {
         let selector = Method::new(strategy).build(&index, HNSW, 4).unwrap();
         let error = selector.select(&index, &query, 4).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::BadInput);
-        assert!(error.to_string().contains(&format!("strategy {strategy} needs the query's vector")));
+        assert!(error
+            .to_string()
+            .contains(&format!("strategy {strategy} needs the query's vector")));
     }
     let random = Method::new(Strategy::Random).build(&index, HNSW, 4).unwrap();
     assert_eq!(random.select(&index, &query, 4).unwrap().len(), 4);
     let other = index_of(60, false);
     let error = random.select(&other, &query, 4).unwrap_err().to_string();
-    assert!(error.contains("built for an index of 50 sentences, not 60"), "{error}");
+    assert!(
+        error.contains("built for an index of 50 sentences, not 60"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -189,10 +245,19 @@ fn mmr_at_lambda_one_is_knn_and_lower_lambda_differs() {
         })
     };
     let mut differ = 0;
-    for text in ["gene mutation", "acute renal infection", "aspirin dose therapy", "liver protein"] {
+    for text in [
+        "gene mutation",
+        "acute renal infection",
+        "aspirin dose therapy",
+        "liver protein",
+    ] {
         for mode in [HNSW, SearchMode::Exact] {
             let nearest = select(&index, &knn, mode, text, 8).unwrap();
-            assert_eq!(select(&index, &mmr(1.0), mode, text, 8).unwrap(), nearest, "{text}");
+            assert_eq!(
+                select(&index, &mmr(1.0), mode, text, 8).unwrap(),
+                nearest,
+                "{text}"
+            );
             differ += usize::from(select(&index, &mmr(0.3), mode, text, 8).unwrap() != nearest);
         }
     }
@@ -210,14 +275,24 @@ fn methods_are_resolved_recorded_and_read_back() {
     .unwrap();
     let json = serde_json::to_value(&mmr).unwrap();
     assert_eq!(json["strategy"], "mmr");
-    assert_eq!(json["params"], serde_json::json!({"lambda": 0.7, "candidates": 64}));
+    assert_eq!(
+        json["params"],
+        serde_json::json!({"lambda": 0.7, "candidates": 64})
+    );
     assert_eq!(json["order"], "random");
     assert_eq!(json["filters"]["min_entities"], 1);
     assert_eq!(serde_json::from_value::<Method>(json).unwrap(), mmr);
-    let unknown = method(Strategy::Knn, |m| m.params = Params::from_pairs(&["lambda=1"]).unwrap());
+    let unknown = method(Strategy::Knn, |m| {
+        m.params = Params::from_pairs(&["lambda=1"]).unwrap()
+    });
     let error = unknown.resolve(8).unwrap_err().to_string();
-    assert!(error.contains("strategy knn has no parameter \"lambda\""), "{error}");
-    let small = method(Strategy::Coverage, |m| m.params = Params::from_pairs(&["candidates=4"]).unwrap());
+    assert!(
+        error.contains("strategy knn has no parameter \"lambda\""),
+        "{error}"
+    );
+    let small = method(Strategy::Coverage, |m| {
+        m.params = Params::from_pairs(&["candidates=4"]).unwrap()
+    });
     assert!(small.resolve(8).is_err());
 }
 

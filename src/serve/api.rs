@@ -12,8 +12,8 @@ use crate::index::SearchMode;
 use crate::pipeline::select;
 use crate::progress::Quiet;
 use crate::prompt::{build, Context, PromptFormat};
-use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
 pub use crate::select::DEFAULT_SEED;
+use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
 
 /// Largest HNSW candidate list a request may ask for.
 pub const MAX_EF: usize = 4096;
@@ -284,7 +284,10 @@ mod tests {
         .unwrap();
         let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
         assert_eq!(ids, ["texts[0]", "texts[1]"]);
-        assert_eq!((plan.k, plan.method.strategy, plan.method.seed), (3, Strategy::Random, 7));
+        assert_eq!(
+            (plan.k, plan.method.strategy, plan.method.seed),
+            (3, Strategy::Random, 7)
+        );
         assert_eq!(plan.mode, SearchMode::Exact);
         assert_eq!(plan.index.as_deref(), Some("ncbi"));
         assert_eq!(plan.prompt, Some(PromptFormat::GptNer));
@@ -298,7 +301,10 @@ mod tests {
         )
         .unwrap();
         let method = serde_json::to_value(&plan.method).unwrap();
-        assert_eq!(method["params"], serde_json::json!({"lambda": 0.25, "candidates": 64}));
+        assert_eq!(
+            method["params"],
+            serde_json::json!({"lambda": 0.25, "candidates": 64})
+        );
         assert_eq!(
             method["filters"],
             serde_json::json!({"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}})
@@ -309,10 +315,22 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused_naming_them() {
         for (body, needle) in [
-            (r#"{"text": "a", "strategy": "mmr", "params": {"lambda": 1.5}}"#, "parameter lambda: 1.5"),
-            (r#"{"text": "a", "strategy": "mmr", "k": 8, "params": {"candidates": 4}}"#, "parameter candidates"),
-            (r#"{"text": "a", "params": {"lambda": 0.5}}"#, "strategy knn has no parameter \"lambda\""),
-            (r#"{"text": "a", "order": "shuffled"}"#, "unknown order \"shuffled\""),
+            (
+                r#"{"text": "a", "strategy": "mmr", "params": {"lambda": 1.5}}"#,
+                "parameter lambda: 1.5",
+            ),
+            (
+                r#"{"text": "a", "strategy": "mmr", "k": 8, "params": {"candidates": 4}}"#,
+                "parameter candidates",
+            ),
+            (
+                r#"{"text": "a", "params": {"lambda": 0.5}}"#,
+                "strategy knn has no parameter \"lambda\"",
+            ),
+            (
+                r#"{"text": "a", "order": "shuffled"}"#,
+                "unknown order \"shuffled\"",
+            ),
         ] {
             let error = plan(body).unwrap_err();
             assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");

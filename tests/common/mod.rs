@@ -179,7 +179,10 @@ pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
         (truncated, vec!["damaged", "vectors.f32", "truncated"]),
         (altered, vec!["damaged", "graph.bin", "checksum"]),
         (missing, vec!["damaged", "examples.bin"]),
-        (future, vec!["cannot be used", "format version 99", "exemplar index build"]),
+        (
+            future,
+            vec!["cannot be used", "format version 99", "exemplar index build"],
+        ),
     ]
 }
 
