@@ -28,6 +28,8 @@ pub struct Selected {
     pub selections: Vec<Selection>,
     /// Queries cut to the model's maximum length.
     pub truncated: Vec<Truncation>,
+    /// What gives queries fewer demonstrations than asked (see [`Method::check`]).
+    pub warnings: Vec<String>,
 }
 
 /// Chooses `k` demonstrations for each query by `method` (searching as
@@ -44,6 +46,7 @@ pub fn select(
     encoder: Option<&dyn Encoder>,
     progress: &dyn Progress,
 ) -> Result<Selected> {
+    let warnings = method.check(index, k)?;
     let method = method.clone().resolve(k)?;
     let selector = method.build(index, mode, k)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
@@ -69,6 +72,7 @@ pub fn select(
     Ok(Selected {
         selections,
         truncated,
+        warnings,
     })
 }
 

@@ -21,7 +21,7 @@ use exemplar::encoder::{
 };
 use exemplar::index::SearchMode;
 use exemplar::names::Named;
-use exemplar::select::{Filters, Order, Params, Strategy};
+use exemplar::select::{Filters, Method, Order, Params, Strategy};
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -115,13 +115,16 @@ impl SearchArgs {
     }
 }
 
-/// Strategy parameters, filters and order (select and run).
+/// How demonstrations are chosen (select and run): the strategy or
+/// strategies, their parameters, filters, order and seed. Maps onto
+/// [`Method`]s and nothing else.
 #[derive(Debug, Clone, Args)]
 struct MethodArgs {
-    /// A strategy parameter, NAME=VALUE (repeatable): mmr takes lambda (in [0, 1],
-    /// default 0.5) and candidates (at least k, default 4k and at least 64);
-    /// coverage takes candidates.
-    #[arg(long = "param", value_name = "NAME=VALUE")]
+    /// Selection strategy; `run` compares several, comma-separated [default: knn; run: knn,random].
+    #[arg(long, value_parser = choice::<Strategy>(), value_delimiter = ',')]
+    strategy: Vec<Strategy>,
+    /// A strategy parameter, NAME=VALUE (repeatable); each applies to the strategies that take it.
+    #[arg(long = "param", value_name = "NAME=VALUE", long_help = param_help())]
     params: Vec<String>,
     /// Keep only demonstrations with at least M entities.
     #[arg(long, value_name = "M", default_value_t = 0)]
@@ -135,34 +138,39 @@ struct MethodArgs {
     /// Order of the demonstrations in the prompt.
     #[arg(long, value_parser = choice::<Order>(), default_value = "similar-last")]
     order: Order,
-    /// Seed of random choices (the random strategy and order).
+    /// Seed of random choices (the random strategy and order; in `run` also generation and the bootstrap).
     #[arg(long, default_value_t = exemplar::select::DEFAULT_SEED)]
     seed: u64,
 }
 
 impl MethodArgs {
-    fn params(&self) -> exemplar::Result<Params> {
-        Params::from_pairs(&self.params)
-    }
-
-    fn filters(&self) -> exemplar::Result<Filters> {
-        Ok(Filters {
+    /// One method per strategy given (`default` when none is).
+    fn methods(&self, default: &[Strategy]) -> exemplar::Result<Vec<Method>> {
+        let strategies = match self.strategy.is_empty() {
+            true => default,
+            false => &self.strategy,
+        };
+        let filters = Filters {
             min_entities: self.min_entities,
             exclude_same_doc: self.exclude_same_doc,
             where_: Filters::parse_where(&self.where_)?,
-        })
+        };
+        let params = Params::from_pairs(&self.params)?;
+        Method::for_strategies(strategies, &params, &filters, self.order, self.seed)
     }
+}
 
-    /// The method of one strategy.
-    fn method(&self, strategy: Strategy) -> exemplar::Result<exemplar::select::Method> {
-        Ok(exemplar::select::Method {
-            strategy,
-            params: self.params()?,
-            filters: self.filters()?,
-            order: self.order,
-            seed: self.seed,
-        })
+/// `--param`'s long help: every strategy's parameters, from their definitions.
+fn param_help() -> String {
+    let mut help = String::from(
+        "A strategy parameter, NAME=VALUE (repeatable); each applies to the strategies that take it.",
+    );
+    for &strategy in Strategy::ALL {
+        for spec in strategy.params() {
+            help.push_str(&format!("\n  {strategy}: {} = {}", spec.name, spec.help));
+        }
     }
+    help
 }
 
 /// An input corpus and how to read it.
@@ -211,6 +219,13 @@ fn report_warnings(corpus: &Corpus) {
     }
     if corpus.warnings.len() > SHOWN {
         eprintln!("warning: … and {} more", corpus.warnings.len() - SHOWN);
+    }
+}
+
+/// Warnings of the library, one a line on stderr.
+fn warn_each(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
 }
 

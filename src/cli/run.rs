@@ -9,7 +9,8 @@ use anyhow::bail;
 use clap::Args;
 
 use super::{
-    choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+    choice, print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs,
+    SearchArgs,
 };
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
@@ -31,16 +32,13 @@ pub struct RunArgs {
     /// Prompt format.
     #[arg(long, value_parser = choice::<PromptFormat>(), default_value = "tanl")]
     prompt: PromptFormat,
-    /// Selection strategies to compare, comma-separated; the first is compared with each other.
-    #[arg(long, value_parser = choice::<Strategy>(), value_delimiter = ',', default_value = "knn,random")]
-    strategy: Vec<Strategy>,
     /// Demonstrations per prompt.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
     #[command(flatten)]
     search: SearchArgs,
-    /// Parameters (each applies to the strategies that take it), filters,
-    /// order, and the seed (of random selection, generation and the bootstrap).
+    /// The strategies compared (the first with each other one), their
+    /// parameters, filters, order, and the seed.
     #[command(flatten)]
     method: MethodArgs,
     /// Use only the first N test sentences.
@@ -118,6 +116,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         settings(&args)?,
         &instructions(&args),
     )?;
+    warn_each(experiment.warnings());
     let unseen = experiment.unseen_types();
     if !unseen.is_empty() {
         eprintln!(
@@ -160,10 +159,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 /// The experiment's settings from the arguments.
 fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
     Ok(Settings {
-        strategies: args.strategy.clone(),
-        params: args.method.params()?,
-        filters: args.method.filters()?,
-        order: args.method.order,
+        methods: args.method.methods(&[Strategy::Knn, Strategy::Random])?,
         k: args.k,
         seed: args.method.seed,
         search: args.search.mode(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{
-    choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+    print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
 };
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
@@ -36,9 +36,6 @@ pub struct SelectArgs {
     /// Demonstrations per query.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
-    /// Selection strategy.
-    #[arg(long, value_parser = choice::<Strategy>(), default_value = "knn")]
-    strategy: Strategy,
     #[command(flatten)]
     method: MethodArgs,
     #[command(flatten)]
@@ -69,10 +66,15 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         anyhow::bail!("--k must be at least 1");
     }
-    let method = args.method.method(args.strategy)?.resolve(args.k)?;
+    let method = match &args.method.methods(&[Strategy::Knn])?[..] {
+        [method] => method.clone(),
+        _ => anyhow::bail!(Error::InvalidInput(
+            "select takes one --strategy (`exemplar run` compares several)".into()
+        )),
+    };
     // Checked against the index before the model is loaded.
-    method.build(&index, args.search.mode(), args.k)?;
-    let encoder = match args.strategy.needs_vector() {
+    method.check(&index, args.k)?;
+    let encoder = match method.strategy.needs_vector() {
         true => {
             let encoder = args.model.open()?;
             index.check_encoder(encoder.info(), &args.index)?;
@@ -95,6 +97,7 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
         report_truncation(&ids, &selected.truncated, encoder.info().max_length);
     }
+    warn_each(&selected.warnings);
     for selection in &selected.selections {
         if args.json {
             print_json(selection)?;

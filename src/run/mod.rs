@@ -27,7 +27,7 @@ use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
 use crate::prompt::{self, Context, Pass, PromptFormat};
-use crate::select::{self, select_batch, Filters, Method, Order, Strategy};
+use crate::select::{select_in_docs, Method, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
@@ -36,18 +36,11 @@ pub use crate::backend::Api;
 /// written into `report.json` so that a result says how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// The strategies compared, in order; the first is compared with each other one.
-    pub strategies: Vec<Strategy>,
-    /// Strategy parameters; each applies to every strategy that takes it
-    /// (see [`Settings::methods`] for the values used).
-    #[serde(default)]
-    pub params: select::Params,
-    /// Filters every strategy honours.
-    #[serde(default)]
-    pub filters: Filters,
-    /// Order of the demonstrations in the prompt.
-    #[serde(default)]
-    pub order: Order,
+    /// How each strategy compared chooses demonstrations, in order; the
+    /// first is compared with each other one. [`Experiment::new`] resolves
+    /// them (every parameter given its value), so the report names the
+    /// values used.
+    pub methods: Vec<Method>,
     /// Demonstrations per query (at least 1).
     pub k: usize,
     /// Seed of random selection, of generation and of the bootstrap.
@@ -76,58 +69,24 @@ pub struct Settings {
 impl Settings {
     /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
     pub fn needs_vectors(&self) -> bool {
-        self.strategies.iter().any(|s| s.needs_vector())
+        self.methods.iter().any(|m| m.strategy.needs_vector())
     }
 
-    /// Each strategy's method, resolved: the parameters it takes (a
-    /// parameter no strategy takes is refused), the filters, the order, the seed.
-    pub fn methods(&self) -> Result<Vec<Method>> {
-        if let Some((name, _)) = self.params.iter().find(|(name, _)| {
-            !self
-                .strategies
-                .iter()
-                .any(|s| s.params().iter().any(|p| p.name == *name))
-        }) {
-            let strategies: Vec<&str> = self
-                .strategies
-                .iter()
-                .map(|s| crate::names::Named::name(*s))
-                .collect();
-            return Err(Error::InvalidInput(format!(
-                "no strategy of {} takes the parameter {name:?}",
-                strategies.join(", ")
-            )));
-        }
-        self.strategies
-            .iter()
-            .map(|&strategy| {
-                let mut params = select::Params::default();
-                for (name, value) in self.params.iter() {
-                    if strategy.params().iter().any(|p| p.name == name) {
-                        params.set(name, value.clone())?;
-                    }
-                }
-                let method = Method {
-                    strategy,
-                    params,
-                    filters: self.filters.clone(),
-                    order: self.order,
-                    seed: self.seed,
-                };
-                method.resolve(self.k)
-            })
-            .collect()
-    }
-
-    /// Refuses settings no experiment can run with.
-    fn check(&self) -> Result<()> {
+    /// Refuses settings no experiment can run with; resolves the methods.
+    fn check(&mut self) -> Result<()> {
         if self.k == 0 {
             return Err(Error::InvalidInput("k must be at least 1".into()));
         }
-        if self.strategies.is_empty() {
+        if self.methods.is_empty() {
             return Err(Error::InvalidInput("no strategy to run".into()));
         }
-        self.methods().map(|_| ())
+        let k = self.k;
+        self.methods = self
+            .methods
+            .drain(..)
+            .map(|m| m.resolve(k))
+            .collect::<Result<_>>()?;
+        Ok(())
     }
 }
 
@@ -219,13 +178,14 @@ fn plan(
 ) -> Result<Vec<Planned>> {
     let style = settings.format.style();
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let docs: Vec<Option<&str>> = queries.iter().map(|q| q.doc.as_deref()).collect();
     let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
     settings
-        .methods()?
-        .into_iter()
+        .methods
+        .iter()
         .map(|method| {
             let selector = method.build(index, settings.search, settings.k)?;
-            let selections = select_batch(index, selector.as_ref(), &texts, vectors, settings.k)?;
+            let selections = select_in_docs(index, selector.as_ref(), &texts, &docs, vectors, settings.k)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
@@ -271,7 +231,7 @@ fn plan(
             }
             Ok(Planned {
                 strategy: method.strategy,
-                method,
+                method: method.clone(),
                 exchanges,
             })
         })
@@ -350,10 +310,7 @@ mod tests {
 
     fn settings(strategies: &[Strategy], k: usize) -> Settings {
         Settings {
-            strategies: strategies.to_vec(),
-            params: select::Params::default(),
-            filters: Filters::default(),
-            order: Order::default(),
+            methods: strategies.iter().map(|&s| Method::new(s)).collect(),
             k,
             seed: 42,
             search: SearchMode::Hnsw { ef: None },
@@ -376,39 +333,31 @@ mod tests {
     }
 
     #[test]
-    fn a_parameter_applies_to_the_strategies_that_take_it() {
-        let mut both = settings(&[Strategy::Knn, Strategy::Mmr, Strategy::Coverage], 8);
-        both.params = select::Params::from_pairs(&["lambda=0.7", "candidates=32"]).unwrap();
-        let methods = both.methods().unwrap();
-        let json: Vec<String> = methods
+    fn checking_resolves_every_method() {
+        let mut both = settings(&[Strategy::Knn, Strategy::Mmr], 32);
+        both.check().unwrap();
+        let json: Vec<String> = both
+            .methods
             .iter()
             .map(|m| serde_json::to_string(&m.params).unwrap())
             .collect();
-        assert_eq!(
-            json,
-            ["{}", r#"{"candidates":32,"lambda":0.7}"#, r#"{"candidates":32}"#]
-        );
-        let mut unknown = settings(&[Strategy::Knn, Strategy::Random], 8);
-        unknown.params = select::Params::from_pairs(&["lambda=0.7"]).unwrap();
-        let error = unknown.check().unwrap_err();
+        assert_eq!(json, ["{}", r#"{"candidates":128,"lambda":0.5}"#]);
+        let mut out_of_range = settings(&[Strategy::Mmr], 8);
+        out_of_range.methods[0].params = crate::select::Params::from_pairs(&["lambda=2"]).unwrap();
+        let error = out_of_range.check().unwrap_err();
+        assert_eq!(error.kind(), crate::error::ErrorKind::BadInput);
         assert!(
             error
                 .to_string()
-                .contains("no strategy of knn, random takes the parameter \"lambda\""),
+                .contains("parameter lambda: 2 is outside [0, 1]"),
             "{error}"
-        );
-        let mut out_of_range = settings(&[Strategy::Mmr], 8);
-        out_of_range.params = select::Params::from_pairs(&["lambda=2"]).unwrap();
-        assert_eq!(
-            out_of_range.check().unwrap_err().kind(),
-            crate::error::ErrorKind::BadInput
         );
     }
 
     #[test]
     fn settings_no_experiment_can_run_with_are_refused() {
         assert!(settings(&[Strategy::Random], 1).check().is_ok());
-        for bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
+        for mut bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
             let error = bad.check().unwrap_err();
             assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
         }

@@ -211,10 +211,13 @@ mod tests {
         Provenance {
             exemplar_version: "0.1.0".into(),
             settings: Settings {
-                strategies: vec![Strategy::Knn, Strategy::Random],
-                params: Default::default(),
-                filters: Default::default(),
-                order: Default::default(),
+                methods: vec![
+                    Method::new(Strategy::Mmr).resolve(8).unwrap(),
+                    Method {
+                        seed: 7,
+                        ..Method::new(Strategy::Random)
+                    },
+                ],
                 k: 8,
                 seed: 7,
                 search,
@@ -259,10 +262,22 @@ mod tests {
         assert_eq!(
             report["settings"],
             json!({
-                "strategies": ["knn", "random"],
-                "params": {},
-                "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
-                "order": "similar-last",
+                "methods": [
+                    {
+                        "strategy": "mmr",
+                        "params": {"lambda": 0.5, "candidates": 64},
+                        "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                        "order": "similar-last",
+                        "seed": 42,
+                    },
+                    {
+                        "strategy": "random",
+                        "params": {},
+                        "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                        "order": "similar-last",
+                        "seed": 7,
+                    },
+                ],
                 "k": 8,
                 "seed": 7,
                 "search": {"mode": "hnsw", "ef": 64},

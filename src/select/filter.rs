@@ -183,6 +183,22 @@ impl Filter {
         self.len == 0
     }
 
+    /// What will give queries fewer than `k` demonstrations: too few
+    /// sentences pass the filters (or the index is that small).
+    pub fn warnings(&self, k: usize) -> Vec<String> {
+        let left = self.rows.as_ref().map_or(self.len, Vec::len);
+        if left >= k {
+            return Vec::new();
+        }
+        let which = match self.rows {
+            Some(_) => "the filters leave",
+            None => "the index has",
+        };
+        vec![format!(
+            "{which} {left} sentences, fewer than k = {k}: queries get at most {left} demonstrations"
+        )]
+    }
+
     /// The filter applied to one query: its text and, when known, document.
     pub fn pool<'a>(&'a self, index: &'a Index, text: &'a str, doc: Option<&'a str>) -> Pool<'a> {
         let doc = match self.exclude_same_doc {

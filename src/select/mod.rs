@@ -221,11 +221,62 @@ impl Method {
         }
     }
 
+    /// One method for each of `strategies` (several compared in one run),
+    /// all with these filters, order and seed, each given those of `params`
+    /// it takes. A parameter no strategy takes is refused, saying which take what.
+    pub fn for_strategies(
+        strategies: &[Strategy],
+        params: &Params,
+        filters: &Filters,
+        order: Order,
+        seed: u64,
+    ) -> Result<Vec<Method>> {
+        let takes = |strategy: &Strategy, name: &str| strategy.params().iter().any(|p| p.name == name);
+        if let Some((name, _)) = params
+            .iter()
+            .find(|(name, _)| !strategies.iter().any(|s| takes(s, name)))
+        {
+            let each: Vec<String> = strategies
+                .iter()
+                .map(|&s| format!("{s} {}", params::takes(s.params())))
+                .collect();
+            return Err(Error::InvalidInput(format!(
+                "no strategy given takes the parameter {name:?} ({})",
+                each.join("; ")
+            )));
+        }
+        strategies
+            .iter()
+            .map(|&strategy| {
+                let mut own = Params::default();
+                for (name, value) in params.iter().filter(|(name, _)| takes(&strategy, name)) {
+                    own.set(name, value.clone())?;
+                }
+                Ok(Method {
+                    strategy,
+                    params: own,
+                    filters: filters.clone(),
+                    order,
+                    seed,
+                })
+            })
+            .collect()
+    }
+
     /// The method with every parameter checked and given a value (defaults
     /// for `k` demonstrations filled in).
     pub fn resolve(mut self, k: usize) -> Result<Method> {
         self.params = self.strategy.resolve(&self.params, k)?;
         Ok(self)
+    }
+
+    /// Checks the method against `index` for `k` demonstrations without
+    /// building the strategy (cheap: before a model is loaded): the
+    /// parameters and the filters. Returns warnings, e.g. filters that leave
+    /// fewer than `k` sentences.
+    pub fn check(&self, index: &Index, k: usize) -> Result<Vec<String>> {
+        self.strategy.resolve(&self.params, k)?;
+        Ok(self.filters.compile(index)?.warnings(k))
     }
 
     /// A selector over `index`, for `k` demonstrations (the defaults of the
@@ -306,20 +357,42 @@ pub fn select_batch(
     vectors: Option<&Vectors>,
     k: usize,
 ) -> Result<Vec<Vec<Demo>>> {
+    let docs = vec![None; queries.len()];
+    select_in_docs(index, selector, queries, &docs, vectors, k)
+}
+
+/// [`select_batch`] for queries whose documents are known (`docs[i]` is
+/// query i's), which `exclude_same_doc` leaves out.
+pub fn select_in_docs(
+    index: &Index,
+    selector: &dyn Selector,
+    queries: &[&str],
+    docs: &[Option<&str>],
+    vectors: Option<&Vectors>,
+    k: usize,
+) -> Result<Vec<Vec<Demo>>> {
     if selector.needs_vector() && vectors.is_none_or(|v| v.len() != queries.len()) {
         return Err(Error::InvalidInput(format!(
             "strategy {} needs one vector per query",
             selector.name()
         )));
     }
+    if docs.len() != queries.len() {
+        return Err(Error::Internal(format!(
+            "{} documents for {} queries",
+            docs.len(),
+            queries.len()
+        )));
+    }
     queries
         .par_iter()
+        .zip(docs)
         .enumerate()
-        .map(|(i, text)| {
+        .map(|(i, (text, doc))| {
             let query = Query {
                 text,
                 vector: vectors.map(|v| v.row(i)),
-                doc: None,
+                doc: *doc,
             };
             selector.select(index, &query, k)
         })

@@ -150,13 +150,9 @@ pub fn resolve(strategy: &str, specs: &[ParamSpec], given: &Params, k: usize) ->
         .iter()
         .find(|(name, _)| !specs.iter().any(|s| s.name == *name))
     {
-        let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
-        let expected = match known.is_empty() {
-            true => "it takes none".to_string(),
-            false => format!("it takes {}", known.join(", ")),
-        };
         return Err(Error::InvalidInput(format!(
-            "strategy {strategy} has no parameter {unknown:?}: {expected}"
+            "strategy {strategy} has no parameter {unknown:?}: it {}",
+            takes(specs)
         )));
     }
     let mut resolved = Params::default();
@@ -172,6 +168,18 @@ pub fn resolve(strategy: &str, specs: &[ParamSpec], given: &Params, k: usize) ->
         resolved.0.insert(spec.name.to_string(), checked);
     }
     Ok(resolved)
+}
+
+/// What a strategy with these parameters takes, for messages: `takes none`,
+/// `takes lambda, candidates`.
+pub(super) fn takes(specs: &[ParamSpec]) -> String {
+    match specs.is_empty() {
+        true => "takes none".to_string(),
+        false => format!(
+            "takes {}",
+            specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// The value as its kind stores it, or why it is not one.

@@ -311,3 +311,38 @@ fn orders_apply_to_every_strategy() {
     assert_ne!(shuffled, last);
     assert!(shuffled.iter().all(|d| last.contains(d)));
 }
+
+#[test]
+fn parameters_go_to_the_strategies_that_take_them() {
+    let strategies = [Strategy::Knn, Strategy::Mmr, Strategy::Coverage];
+    let both = Params::from_pairs(&["lambda=0.7", "candidates=32"]).unwrap();
+    let methods =
+        Method::for_strategies(&strategies, &both, &Filters::default(), Order::SimilarFirst, 7).unwrap();
+    let json: Vec<String> = methods
+        .iter()
+        .map(|m| serde_json::to_string(&m.params).unwrap())
+        .collect();
+    assert_eq!(
+        json,
+        [
+            "{}",
+            r#"{"candidates":"32","lambda":"0.7"}"#,
+            r#"{"candidates":"32"}"#
+        ]
+    );
+    assert!(methods
+        .iter()
+        .all(|m| m.order == Order::SimilarFirst && m.seed == 7));
+    let lambda = Params::from_pairs(&["lambda=0.7"]).unwrap();
+    let none = Method::for_strategies(
+        &[Strategy::Knn, Strategy::Random],
+        &lambda,
+        &Filters::default(),
+        Order::default(),
+        7,
+    );
+    let error = none.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BadInput);
+    let expected = "no strategy given takes the parameter \"lambda\" (knn takes none; random takes none)";
+    assert!(error.to_string().contains(expected), "{error}");
+}
