@@ -67,9 +67,38 @@ pub struct ParamSpec {
 
 /// Parameter values by name: as given (some may be missing) or, after
 /// [`resolve`], one checked value for every parameter of the strategy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Params(BTreeMap<String, Value>);
+
+/// From a JSON object of numbers and names; any other value is refused
+/// naming its parameter (an untagged [`Value`] would say only that nothing
+/// matched).
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let given = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+        let read = |(name, value): (String, serde_json::Value)| {
+            let value = match value {
+                serde_json::Value::Number(n) => match n.as_u64() {
+                    Some(count) => Value::Count(count),
+                    None => Value::Real(n.as_f64().unwrap_or(f64::NAN)),
+                },
+                serde_json::Value::String(text) => Value::Text(text),
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "parameter {name}: {other} is neither a number nor a name"
+                    )))
+                }
+            };
+            Ok((name, value))
+        };
+        given
+            .into_iter()
+            .map(read)
+            .collect::<std::result::Result<_, _>>()
+            .map(Params)
+    }
+}
 
 impl Params {
     /// Reads `NAME=VALUE` pairs (the command line's `--param`); a name given
@@ -256,6 +285,24 @@ mod tests {
         let given = resolved(&["candidates = 10", "fusion=weighted"], 10).unwrap();
         assert_eq!(given.count("candidates").unwrap(), 10);
         assert_eq!(given.choice("fusion").unwrap(), "weighted");
+    }
+
+    #[test]
+    fn json_values_that_are_neither_numbers_nor_names_are_refused_naming_them() {
+        for (json, needle) in [
+            (r#"{"lambda": true}"#, "parameter lambda: true is neither"),
+            (r#"{"candidates": [64]}"#, "parameter candidates: [64] is neither"),
+            (r#"{"lambda": null}"#, "parameter lambda: null is neither"),
+        ] {
+            let error = serde_json::from_str::<Params>(json).unwrap_err().to_string();
+            assert!(error.contains(needle), "{json}: {error}");
+        }
+        let negative: Params = serde_json::from_str(r#"{"candidates": -1}"#).unwrap();
+        let error = resolve("mmr", SPECS, &negative, 8).unwrap_err().to_string();
+        assert!(
+            error.contains("parameter candidates: -1 is not a whole number"),
+            "{error}"
+        );
     }
 
     #[test]

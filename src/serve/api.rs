@@ -1,8 +1,6 @@
 //! The JSON of `/v1/select`: the request, its validation into a [`Plan`], and
 //! carrying a plan out ([`Plan::run`], blocking: embedding and search).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
@@ -29,19 +27,14 @@ pub struct SelectRequest {
     /// Demonstrations per query [default: 16, at most 256].
     pub k: Option<usize>,
     /// The strategy [default: `knn`]: a name `exemplar select --strategy` takes.
+    /// This and the next four are the fields of [`Method`], as
+    /// `exemplar select --json` echoes it.
     pub strategy: Option<Strategy>,
     /// The strategy's parameters, e.g. `{"lambda": 0.7, "candidates": 64}`.
     pub params: Option<Params>,
-    /// Keep only demonstrations with at least this many entities.
-    #[serde(default)]
-    pub min_entities: usize,
-    /// Leave out demonstrations of the query's own document (known when the
-    /// query is a sentence of the index).
-    #[serde(default)]
-    pub exclude_same_doc: bool,
-    /// Keep only demonstrations whose metadata fields have these values.
-    #[serde(default, rename = "where")]
-    pub where_: BTreeMap<String, String>,
+    /// `{"min_entities": M, "exclude_same_doc": true, "where": {"FIELD": "VALUE"}}`, each optional;
+    /// the query's document is known when the query is a sentence of the index.
+    pub filters: Option<Filters>,
     /// `similar-last` (default), `similar-first` or `random`.
     pub order: Option<Order>,
     /// The index's name; may be left out when one index is served.
@@ -70,6 +63,9 @@ pub struct PromptRequest {
 pub struct SelectResponse {
     /// One per query, in request order.
     pub results: Vec<Selection>,
+    /// What gave queries fewer demonstrations than asked (absent when nothing did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One query's demonstrations: an `exemplar select --json` line, plus the
@@ -114,7 +110,15 @@ pub struct Plan {
 impl SelectRequest {
     /// Reads a request body.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
+        let invalid = |problem: String| ApiError::BadRequest(format!("invalid request: {problem}"));
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let request =
+            serde_path_to_error::deserialize(&mut json).map_err(|e| match e.path().to_string().as_str() {
+                "." => invalid(e.into_inner().to_string()),
+                at => invalid(format!("{at}: {}", e.inner())),
+            })?;
+        json.end().map_err(|e| invalid(e.to_string()))?;
+        Ok(request)
     }
 
     /// Checks the request against `limits` and the fixed bounds.
@@ -137,11 +141,7 @@ impl SelectRequest {
         let method = Method {
             strategy: self.strategy.unwrap_or(Strategy::Knn),
             params: self.params.unwrap_or_default(),
-            filters: Filters {
-                min_entities: self.min_entities,
-                exclude_same_doc: self.exclude_same_doc,
-                where_: self.where_,
-            },
+            filters: self.filters.unwrap_or_default(),
             order: self.order.unwrap_or_default(),
             seed: self.seed.unwrap_or(DEFAULT_SEED),
         };
@@ -206,7 +206,7 @@ impl Plan {
         served: &ServedIndex,
         encoder: &dyn Encoder,
         metrics: &Metrics,
-    ) -> Result<Vec<Selection>, ApiError> {
+    ) -> Result<SelectResponse, ApiError> {
         let selected = select(
             &served.index,
             &self.method,
@@ -220,7 +220,7 @@ impl Plan {
             metrics.add_encoded(self.queries.len());
         }
         let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
-        Ok(selected
+        let results = selected
             .selections
             .into_iter()
             .map(|selection| {
@@ -229,7 +229,11 @@ impl Plan {
                 });
                 Selection { selection, prompts }
             })
-            .collect())
+            .collect();
+        Ok(SelectResponse {
+            results,
+            warnings: selected.warnings,
+        })
     }
 }
 
@@ -296,8 +300,8 @@ mod tests {
     #[test]
     fn parameters_filters_and_order_are_read() {
         let plan = plan(
-            r#"{"text": "a", "k": 4, "strategy": "mmr", "params": {"lambda": 0.25}, "min_entities": 1,
-                "exclude_same_doc": true, "where": {"split": "train"}, "order": "similar-first"}"#,
+            r#"{"text": "a", "k": 4, "strategy": "mmr", "params": {"lambda": 0.25}, "order": "similar-first",
+                "filters": {"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}}}"#,
         )
         .unwrap();
         let method = serde_json::to_value(&plan.method).unwrap();
@@ -310,6 +314,14 @@ mod tests {
             serde_json::json!({"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}})
         );
         assert_eq!(method["order"], "similar-first");
+        let echoed = serde_json::json!({"text": "a", "k": 4, "strategy": method["strategy"],
+            "params": method["params"], "filters": method["filters"], "order": method["order"], "seed": method["seed"]});
+        let again = SelectRequest::parse(echoed.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            again.into_plan(&Limits::default()).unwrap().method,
+            plan.method,
+            "the echoed method reads back"
+        );
     }
 
     #[test]
@@ -331,6 +343,25 @@ mod tests {
                 r#"{"text": "a", "order": "shuffled"}"#,
                 "unknown order \"shuffled\"",
             ),
+            (
+                r#"{"text": "a", "strategy": "nearest"}"#,
+                "unknown strategy \"nearest\"",
+            ),
+            (
+                r#"{"text": "a", "strategy": "mmr", "params": {"lambda": true}}"#,
+                "params: parameter lambda: true is neither a number nor a name",
+            ),
+            (
+                r#"{"text": "a", "filters": {"min_entities": -1}}"#,
+                "filters.min_entities: invalid value",
+            ),
+            (
+                r#"{"text": "a", "filters": {"min_entity": 1}}"#,
+                "unknown field `min_entity`",
+            ),
+            (r#"{"text": "a", "lambda": 0.5}"#, "unknown field `lambda`"),
+            (r#"{"text": "a", "k": "eight"}"#, "k: invalid type"),
+            (r#"{"text": "a"} x"#, "trailing characters"),
         ] {
             let error = plan(body).unwrap_err();
             assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
