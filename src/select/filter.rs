@@ -263,12 +263,13 @@ impl<'a> Pool<'a> {
         let scan = match (self.rows(), mode) {
             (Some(rows), SearchMode::Hnsw { ef }) => {
                 let ef = ef.unwrap_or(index.manifest().hnsw.ef_search);
-                rows.len() * rows.len() <= 4 * ef * index.len()
+                rows.len() * rows.len() <= ef.saturating_mul(4 * index.len())
             }
             _ => false,
         };
         // Ask for a few more than n: the query itself and duplicate texts are
         // skipped. Widen the search until n are found or the index is exhausted.
+        let n = n.min(index.len());
         let mut want = n + 8;
         loop {
             let hits: Vec<Hit> = match (scan, self.rows()) {
@@ -300,7 +301,7 @@ impl<'a> Pool<'a> {
     pub fn distinct(&self, candidates: impl IntoIterator<Item = Candidate>, n: usize) -> Vec<Candidate> {
         let query_text = self.query_text.trim();
         let mut seen: HashSet<&str> = HashSet::new();
-        let mut kept = Vec::with_capacity(n);
+        let mut kept = Vec::with_capacity(n.min(self.index.len()));
         for candidate in candidates {
             if kept.len() == n {
                 break;

@@ -58,7 +58,7 @@ fn mmr(candidates: &[Candidate], vectors: &Vectors, lambda: f32, k: usize) -> Ve
     // The highest similarity of each candidate to any picked one so far.
     let mut redundancy = vec![f32::NEG_INFINITY; candidates.len()];
     let mut taken = vec![false; candidates.len()];
-    let mut picked = Vec::with_capacity(k);
+    let mut picked = Vec::with_capacity(k.min(candidates.len()));
     while picked.len() < k.min(candidates.len()) {
         let mut best: Option<(usize, f32)> = None;
         for i in (0..candidates.len()).filter(|&i| !taken[i]) {

@@ -142,7 +142,7 @@ pub struct Definition {
 const CANDIDATES: ParamSpec = ParamSpec {
     name: "candidates",
     kind: Kind::Pool,
-    default: |k| Value::Count((4 * k).max(64) as u64),
+    default: |k| Value::Count(k.saturating_mul(4).max(64) as u64),
     help: "how many nearest sentences to choose from, at least k [default: 4k, at least 64]",
 };
 

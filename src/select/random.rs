@@ -30,7 +30,7 @@ impl Rank for Random {
         let rows = pool.rows();
         let n = rows.map_or(pool.index().len(), <[u32]>::len);
         let row_at = |i: usize| rows.map_or(i, |rows| rows[i] as usize);
-        let mut amount = (k + 8).min(n);
+        let mut amount = k.saturating_add(8).min(n);
         loop {
             let draw = sample(&mut query_rng(self.seed, query.text), n, amount);
             let candidates = draw.into_iter().map(|i| Candidate {

@@ -346,3 +346,20 @@ fn parameters_go_to_the_strategies_that_take_them() {
     let expected = "no strategy given takes the parameter \"lambda\" (knn takes none; random takes none)";
     assert!(error.to_string().contains(expected), "{error}");
 }
+
+#[test]
+fn a_k_or_pool_larger_than_the_index_gives_what_there_is_without_overflow() {
+    let index = index_of(60, false);
+    for strategy in [Strategy::Knn, Strategy::Random, Strategy::Mmr, Strategy::Coverage] {
+        let huge = method(strategy, |m| m.filters.min_entities = 1);
+        let k = usize::MAX;
+        assert_eq!(
+            huge.check(&index, k).unwrap().len(),
+            1,
+            "a warning: fewer than k pass"
+        );
+        let demos = select(&index, &huge, HNSW, "gene mutation", k).unwrap();
+        let passing = index.examples().iter().filter(|s| !s.entities.is_empty()).count();
+        assert_eq!(demos.len(), passing, "{strategy}");
+    }
+}
