@@ -232,3 +232,14 @@ pub fn skip_without_peers_venv() -> bool {
     let python = repo().join(".cache/peers-venv/bin/python");
     skip((!python.is_file()).then(|| format!("no {}", python.display())))
 }
+
+/// The shared real corpora (`../shared/data` beside the repository, or
+/// `$EXEMPLAR_SHARED_DATA` where a checkout lies elsewhere), or `None` after
+/// saying the test is skipped.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("EXEMPLAR_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"));
+    let missing = (!dir.is_dir()).then(|| format!("no shared corpora at {}", dir.display()));
+    (!skip(missing)).then_some(dir)
+}
