@@ -139,15 +139,19 @@ fn bc5cdr_index(data: &Path) -> &'static Path {
         let dir = scratch("select");
         let slice = dir.join("bc5cdr-train-1500.tsv");
         std::fs::write(&slice, conll_head(&data.join("bc5cdr/train.tsv"), 1500)).unwrap();
-        let out = dir.join("bc5cdr-1500");
-        stdout_of(
-            exemplar()
-                .args(["index", "build", "--format", "conll", "--out"])
-                .arg(&out)
-                .arg(&slice),
-        );
-        out
+        build_index(&slice, "conll", &dir.join("bc5cdr-1500"))
     })
+}
+
+/// Builds an index of `corpus` (in `format`) at `out` and returns `out`.
+fn build_index(corpus: &Path, format: &str, out: &Path) -> PathBuf {
+    stdout_of(
+        exemplar()
+            .args(["index", "build", "--format", format, "--out"])
+            .arg(out)
+            .arg(corpus),
+    );
+    out.to_path_buf()
 }
 
 /// The first `n` sentences of a CoNLL file.
@@ -229,13 +233,7 @@ fn annotated_index() -> &'static (PathBuf, BTreeMap<String, Value>) {
         let file = dir.join("annotated-400.jsonl");
         let lines: String = records.iter().map(|r| r.to_string() + "\n").collect();
         std::fs::write(&file, lines).unwrap();
-        let out = dir.join("annotated-400");
-        stdout_of(
-            exemplar()
-                .args(["index", "build", "--format", "jsonl", "--out"])
-                .arg(&out)
-                .arg(&file),
-        );
+        let out = build_index(&file, "jsonl", &dir.join("annotated-400"));
         let by_id = records
             .into_iter()
             .map(|r| (r["id"].as_str().unwrap().to_string(), r))
