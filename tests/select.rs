@@ -224,7 +224,7 @@ fn annotated_index() -> &'static (PathBuf, BTreeMap<String, Value>) {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let split = if i % 10 == 0 { "dev" } else { "train" };
+                let split = if i.is_multiple_of(10) { "dev" } else { "train" };
                 json!({"id": format!("s{i}"), "text": s.text, "entities": s.entities,
                     "doc": format!("d{}", i / 10), "split": split})
             })

@@ -459,7 +459,7 @@ mod tests {
         let codes = Quantized::new(&vectors);
         let graph = line_graph(40);
         let query = vectors.row(5).to_vec();
-        let admit = |node: u32| node % 10 == 0;
+        let admit = |node: u32| node.is_multiple_of(10);
         let hits = graph.search_quantized_where(&vectors, &codes, &query, 3, 3, admit);
         let nodes: Vec<u32> = hits.iter().map(|h| h.node).collect();
         let expected: Vec<u32> = exact_search_among(&vectors, &query, 3, (0..40).filter(|&n| admit(n)))

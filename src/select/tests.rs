@@ -48,7 +48,7 @@ fn sentence(i: usize, docs: bool) -> Sentence {
             label: ["Disease", "Chemical", "Gene"][i % 3].to_string(),
         })
         .collect();
-    let split = if i % 10 == 0 { "dev" } else { "train" };
+    let split = if i.is_multiple_of(10) { "dev" } else { "train" };
     Sentence {
         id: format!("s{i}"),
         tokens: tokenize(&text),
