@@ -709,3 +709,131 @@ fn refusals_are_json_name_their_cause_and_are_logged_briefly() {
     assert!(log.contains("- unparsed 431 ("), "{log}");
     assert!(log.contains("POST /v1/select 415"), "{log}");
 }
+
+#[test]
+fn strategies_take_their_parameters_filters_and_order_and_bad_ones_are_400_naming_them() {
+    if skip_without_model() {
+        return;
+    }
+    let server = Server::start(1, &[]);
+    let text = "Germline BRCA1 mutations cause breast and ovarian cancer .";
+    let answer = |body: Value| {
+        let (status, answer) = server.post(&body);
+        assert_eq!(status, 200, "{body}: {answer}");
+        answer["results"][0].clone()
+    };
+    // mmr at lambda 1 is k-NN, its parameters filled in and echoed.
+    let knn = answer(json!({"text": text, "k": 6}));
+    let mmr = answer(json!({"text": text, "k": 6, "strategy": "mmr", "params": {"lambda": 1}}));
+    assert_eq!(mmr["method"]["params"], json!({"lambda": 1.0, "candidates": 64}));
+    assert_same_demos(&mmr["demos"], &knn["demos"]);
+    // Each as `exemplar select` with the same choices, method included.
+    for (body, flags) in [
+        (
+            json!({"strategy": "coverage", "params": {"candidates": 24}, "order": "similar-first"}),
+            vec![
+                "--strategy",
+                "coverage",
+                "--param",
+                "candidates=24",
+                "--order",
+                "similar-first",
+            ],
+        ),
+        (
+            json!({"strategy": "random", "seed": 7, "order": "random", "filters": {"min_entities": 1}}),
+            vec![
+                "--strategy",
+                "random",
+                "--seed",
+                "7",
+                "--order",
+                "random",
+                "--min-entities",
+                "1",
+            ],
+        ),
+        (
+            json!({"strategy": "mmr", "params": {"lambda": 0.5, "candidates": 32}}),
+            vec![
+                "--strategy",
+                "mmr",
+                "--param",
+                "lambda=0.5",
+                "--param",
+                "candidates=32",
+            ],
+        ),
+    ] {
+        let mut request = body.clone();
+        request["text"] = json!(text);
+        request["k"] = json!(5);
+        let served = answer(request);
+        let cli = json_lines(&stdout_of(
+            exemplar()
+                .args(["select", "--json", "--k", "5", "--text", text, "--index"])
+                .arg(index())
+                .args(&flags),
+        ))
+        .remove(0);
+        assert_eq!(served["method"], cli["method"], "{body}");
+        assert_same_demos(&served["demos"], &cli["demos"]);
+    }
+    let refused = [
+        (json!({"strategy": "bm99"}), "unknown strategy \"bm99\""),
+        (
+            json!({"strategy": "mmr", "params": {"lambda": 1.5}}),
+            "parameter lambda: 1.5 is outside [0, 1]",
+        ),
+        (
+            json!({"strategy": "mmr", "params": {"candidates": 4}}),
+            "parameter candidates: 4 candidates cannot give k = 16",
+        ),
+        (
+            json!({"strategy": "mmr", "params": {"lambda": "high"}}),
+            "parameter lambda: \"high\" is not a number",
+        ),
+        (
+            json!({"strategy": "mmr", "params": {"lambda": [1]}}),
+            "parameter lambda: [1] is neither a number nor a name",
+        ),
+        (
+            json!({"params": {"lambda": 0.5}}),
+            "strategy knn has no parameter \"lambda\"",
+        ),
+        (
+            json!({"filters": {"where": {"source": "pubmed"}}}),
+            "no example of the index has the field \"source\"",
+        ),
+        (
+            json!({"filters": {"exclude_same_doc": true}}),
+            "carry no document ids",
+        ),
+        (
+            json!({"filters": {"min_entity": 1}}),
+            "unknown field `min_entity`",
+        ),
+        (
+            json!({"filters": {"min_entities": -1}}),
+            "filters.min_entities: invalid value",
+        ),
+        (json!({"lambda": 0.5}), "unknown field `lambda`"),
+        (json!({"order": "sideways"}), "unknown order \"sideways\""),
+    ];
+    for (mut body, needle) in refused {
+        body["text"] = json!(text);
+        let (status, error) = server.post(&body);
+        assert_eq!(status, 400, "{body}: {error}");
+        assert!(
+            error["error"].as_str().unwrap().contains(needle),
+            "{body}: {error}"
+        );
+    }
+    // Fewer than k to give: the demonstrations there are, and a warning saying so.
+    let (status, all) = server.post(&json!({"text": text, "k": 256, "strategy": "random"}));
+    assert_eq!(status, 200, "{all}");
+    let warning = "the index has 200 sentences, fewer than k = 256: queries get at most 200 demonstrations";
+    assert_eq!(all["warnings"], json!([warning]));
+    assert!(!all["results"][0]["demos"].as_array().unwrap().is_empty());
+    assert!(knn.get("warnings").is_none());
+}

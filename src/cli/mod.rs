@@ -22,6 +22,7 @@ use exemplar::encoder::{
 };
 use exemplar::index::SearchMode;
 use exemplar::names::Named;
+use exemplar::select::{Filters, Method, Order, Params, Strategy};
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -117,6 +118,64 @@ impl SearchArgs {
     }
 }
 
+/// How demonstrations are chosen (select and run): the strategy or
+/// strategies, their parameters, filters, order and seed. Maps onto
+/// [`Method`]s and nothing else.
+#[derive(Debug, Clone, Args)]
+struct MethodArgs {
+    /// Selection strategy; `run` compares several, comma-separated [default: knn; run: knn,random].
+    #[arg(long, value_parser = choice::<Strategy>(), value_delimiter = ',')]
+    strategy: Vec<Strategy>,
+    /// A strategy parameter, NAME=VALUE (repeatable); each applies to the strategies that take it.
+    #[arg(long = "param", value_name = "NAME=VALUE", long_help = param_help())]
+    params: Vec<String>,
+    /// Keep only demonstrations with at least M entities.
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    min_entities: usize,
+    /// Leave out demonstrations from the query's own document (CoNLL -DOCSTART-, BRAT file, JSONL "doc").
+    #[arg(long)]
+    exclude_same_doc: bool,
+    /// Keep only demonstrations whose JSONL field FIELD is VALUE (repeatable; all must hold).
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    where_: Vec<String>,
+    /// Order of the demonstrations in the prompt.
+    #[arg(long, value_parser = choice::<Order>(), default_value = "similar-last")]
+    order: Order,
+    /// Seed of random choices (the random strategy and order; in `run` also generation and the bootstrap).
+    #[arg(long, default_value_t = exemplar::select::DEFAULT_SEED)]
+    seed: u64,
+}
+
+impl MethodArgs {
+    /// One method per strategy given (`default` when none is).
+    fn methods(&self, default: &[Strategy]) -> exemplar::Result<Vec<Method>> {
+        let strategies = match self.strategy.is_empty() {
+            true => default,
+            false => &self.strategy,
+        };
+        let filters = Filters {
+            min_entities: self.min_entities,
+            exclude_same_doc: self.exclude_same_doc,
+            where_: Filters::parse_where(&self.where_)?,
+        };
+        let params = Params::from_pairs(&self.params)?;
+        Method::for_strategies(strategies, &params, &filters, self.order, self.seed)
+    }
+}
+
+/// `--param`'s long help: every strategy's parameters, from their definitions.
+fn param_help() -> String {
+    let mut help = String::from(
+        "A strategy parameter, NAME=VALUE (repeatable); each applies to the strategies that take it.",
+    );
+    for &strategy in Strategy::ALL {
+        for spec in strategy.params() {
+            help.push_str(&format!("\n  {strategy}: {} = {}", spec.name, spec.help));
+        }
+    }
+    help
+}
+
 /// An input corpus and how to read it.
 #[derive(Debug, Clone, Args)]
 struct CorpusArgs {
@@ -163,6 +222,13 @@ fn report_warnings(corpus: &Corpus) {
     }
     if corpus.warnings.len() > SHOWN {
         eprintln!("warning: … and {} more", corpus.warnings.len() - SHOWN);
+    }
+}
+
+/// Warnings of the library, one a line on stderr.
+fn warn_each(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
 }
 

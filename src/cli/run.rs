@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
+use super::{
+    choice, print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs,
+    SearchArgs,
+};
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
 use exemplar::progress::bars;
@@ -29,17 +32,15 @@ pub struct RunArgs {
     /// Prompt format.
     #[arg(long, value_parser = choice::<PromptFormat>(), default_value = "tanl")]
     prompt: PromptFormat,
-    /// Selection strategies to compare, comma-separated; the first is compared with each other.
-    #[arg(long, value_parser = choice::<Strategy>(), value_delimiter = ',', default_value = "knn,random")]
-    strategy: Vec<Strategy>,
     /// Demonstrations per prompt.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
     #[command(flatten)]
     search: SearchArgs,
-    /// Seed of random selection, of generation and of the bootstrap.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// The strategies compared (the first with each other one), their
+    /// parameters, filters, order, and the seed.
+    #[command(flatten)]
+    method: MethodArgs,
     /// Use only the first N test sentences.
     #[arg(long)]
     limit: Option<usize>,
@@ -112,9 +113,10 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &args.index,
         test,
         &test_label,
-        settings(&args),
+        settings(&args)?,
         &instructions(&args),
     )?;
+    warn_each(experiment.warnings());
     let unseen = experiment.unseen_types();
     if !unseen.is_empty() {
         eprintln!(
@@ -155,11 +157,11 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// The experiment's settings from the arguments.
-fn settings(args: &RunArgs) -> Settings {
-    Settings {
-        strategies: args.strategy.clone(),
+fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
+    Ok(Settings {
+        methods: args.method.methods(&[Strategy::Knn, Strategy::Random])?,
         k: args.k,
-        seed: args.seed,
+        seed: args.method.seed,
         search: args.search.mode(),
         format: args.prompt,
         api: args.api,
@@ -168,7 +170,7 @@ fn settings(args: &RunArgs) -> Settings {
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
-    }
+    })
 }
 
 fn instructions(args: &RunArgs) -> Instructions {

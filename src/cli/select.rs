@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
+use super::{
+    print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
 use exemplar::error::Error;
@@ -34,15 +36,11 @@ pub struct SelectArgs {
     /// Demonstrations per query.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
-    /// Selection strategy.
-    #[arg(long, value_parser = choice::<Strategy>(), default_value = "knn")]
-    strategy: Strategy,
+    #[command(flatten)]
+    method: MethodArgs,
     #[command(flatten)]
     search: SearchArgs,
-    /// Seed of the random strategy.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// One JSON object per query line: {"query": {...}, "demos": [...]}.
+    /// One JSON object per query line: {"query": {...}, "method": {...}, "demos": [...]}.
     #[arg(long)]
     json: bool,
 }
@@ -68,9 +66,15 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         anyhow::bail!("--k must be at least 1");
     }
-    let mode = args.search.mode();
-    let selector = args.strategy.selector(mode, args.seed);
-    let encoder = match selector.needs_vector() {
+    let method = match &args.method.methods(&[Strategy::Knn])?[..] {
+        [method] => method.clone(),
+        _ => anyhow::bail!(Error::InvalidInput(
+            "select takes one --strategy (`exemplar run` compares several)".into()
+        )),
+    };
+    // Checked against the index before the model is loaded.
+    method.check(&index, args.k)?;
+    let encoder = match method.strategy.needs_vector() {
         true => {
             let encoder = args.model.open()?;
             index.check_encoder(encoder.info(), &args.index)?;
@@ -82,7 +86,8 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
     let selected = select(
         &index,
-        selector.as_ref(),
+        &method,
+        args.search.mode(),
         &queries,
         args.k,
         encoder_ref,
@@ -92,11 +97,12 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
         report_truncation(&ids, &selected.truncated, encoder.info().max_length);
     }
+    warn_each(&selected.warnings);
     for selection in &selected.selections {
         if args.json {
             print_json(selection)?;
         } else {
-            print_human(selection, selector.name())?;
+            print_human(selection)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -109,11 +115,22 @@ fn inline(example: &Example) -> String {
     })
 }
 
-fn print_human(selection: &Selection, strategy: &str) -> anyhow::Result<()> {
+fn print_human(selection: &Selection) -> anyhow::Result<()> {
     print_line(format_args!("query: {}", selection.query.text))?;
+    let method = &selection.method;
+    let params: Vec<String> = method
+        .params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let strategy = match params.is_empty() {
+        true => method.strategy.to_string(),
+        false => format!("{} {}", method.strategy, params.join(" ")),
+    };
     print_line(format_args!(
-        "{} demonstrations ({strategy}, most similar last):",
-        selection.demos.len()
+        "{} demonstrations ({strategy}, {}):",
+        selection.demos.len(),
+        method.order
     ))?;
     for (i, demo) in selection.demos.iter().enumerate() {
         let score = demo

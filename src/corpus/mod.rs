@@ -8,6 +8,8 @@
 //! (`{"text", "entities": [{"start", "end", "type"}]}`) and [`text`] (one
 //! sentence per line, no entities). Offsets are checked once, here: every
 //! span a reader returns lies inside its sentence and on token boundaries.
+//! Sentences also carry their document, when the format marks one, and (JSONL)
+//! metadata fields, which selection can filter on.
 
 pub mod brat;
 pub mod conll;
@@ -15,6 +17,7 @@ pub mod jsonl;
 pub mod text;
 mod tokenize;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +59,13 @@ pub struct Sentence {
     pub tokens: Vec<Token>,
     /// Its gold entities, in order of start.
     pub entities: Vec<Span>,
+    /// The document the sentence belongs to, when the corpus says: a CoNLL
+    /// `-DOCSTART-` block (`train.tsv#2`), a BRAT file, a JSONL `doc` field.
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// Other top-level string fields of a JSONL record (`source`, `split`, ...).
+    #[serde(default)]
+    pub meta: BTreeMap<String, String>,
 }
 
 impl Sentence {

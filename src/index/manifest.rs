@@ -11,7 +11,8 @@ use crate::encoder::EncoderInfo;
 
 /// Version of the on-disk layout. Bump it whenever a file's encoding changes;
 /// opening an index of another version is refused, not guessed at.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: sentences carry their document and metadata.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The manifest of an index directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

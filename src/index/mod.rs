@@ -26,7 +26,7 @@ use serde::Serialize;
 
 pub use crate::vectors::Vectors;
 pub use dot::{dot, kernel_name};
-pub use graph::{exact_search, Graph, Hit};
+pub use graph::{exact_search, exact_search_among, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
 pub use quantized::Quantized;
@@ -327,6 +327,37 @@ impl Index {
             SearchMode::Exact => exact_search(&self.vectors, query, k),
         }
     }
+
+    /// [`Index::search`] among the examples `admit` accepts (rows): `k` are
+    /// returned whenever `k` are admitted and reachable. `admit` is consulted
+    /// during the search, not after it.
+    pub fn search_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        mode: SearchMode,
+        admit: impl Fn(usize) -> bool,
+    ) -> Vec<Hit> {
+        match mode {
+            SearchMode::Hnsw { ef } => {
+                let ef = ef.unwrap_or(self.manifest.hnsw.ef_search);
+                self.graph
+                    .search_quantized_where(&self.vectors, &self.codes, query, k, ef, |node| {
+                        admit(node as usize)
+                    })
+            }
+            SearchMode::Exact => {
+                let rows = (0..self.len()).filter(|&row| admit(row)).map(|row| row as u32);
+                exact_search_among(&self.vectors, query, k, rows)
+            }
+        }
+    }
+
+    /// The `k` of `rows` most similar to `query`, exhaustively, best first:
+    /// cheaper than walking the graph when few rows are admitted.
+    pub fn search_among(&self, query: &[f32], k: usize, rows: &[u32]) -> Vec<Hit> {
+        exact_search_among(&self.vectors, query, k, rows.iter().copied())
+    }
 }
 
 /// A file of an index version, opened (or not) by [`Index::open_version`].
@@ -352,7 +383,7 @@ fn read_manifest(dir: &Path, manifest: Opened) -> Result<Manifest> {
         return Err(Error::IndexIncompatible {
             path: dir.to_path_buf(),
             reason: format!(
-                "index format version {}, this exemplar reads version {FORMAT_VERSION}; rebuild the index",
+                "index format version {}, this exemplar reads version {FORMAT_VERSION}; rebuild the index with `exemplar index build`",
                 found.map_or("missing".to_string(), |v| v.to_string())
             ),
         });

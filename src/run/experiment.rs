@@ -115,6 +115,7 @@ pub struct Experiment {
     context: Context,
     instructions: InstructionFiles,
     vectors: Option<Vectors>,
+    warnings: Vec<String>,
 }
 
 impl Experiment {
@@ -132,6 +133,11 @@ impl Experiment {
     ) -> Result<Self> {
         settings.check()?;
         let index = Index::open(index_dir)?;
+        let mut warnings = Vec::new();
+        for method in &settings.methods {
+            warnings.extend(method.check(&index, settings.k)?);
+        }
+        warnings.dedup();
         if let SearchMode::Hnsw { ef: None } = settings.search {
             settings.search = SearchMode::Hnsw {
                 ef: Some(index.manifest().hnsw.ef_search),
@@ -157,6 +163,7 @@ impl Experiment {
             context,
             instructions: files,
             vectors: None,
+            warnings,
         })
     }
 
@@ -168,6 +175,12 @@ impl Experiment {
     /// The test sentences, in order.
     pub fn test(&self) -> &[Sentence] {
         &self.test
+    }
+
+    /// What will give queries fewer demonstrations than k (see
+    /// [`crate::select::Method::check`]).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Types in the test corpus that the index never shows: they cannot be predicted.

@@ -27,7 +27,7 @@ use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
 use crate::prompt::{self, Context, Pass, PromptFormat};
-use crate::select::{select_batch, Strategy};
+use crate::select::{select_in_docs, Method, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
@@ -36,8 +36,11 @@ pub use crate::backend::Api;
 /// written into `report.json` so that a result says how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// The strategies compared, in order; the first is compared with each other one.
-    pub strategies: Vec<Strategy>,
+    /// How each strategy compared chooses demonstrations, in order; the
+    /// first is compared with each other one. [`Experiment::new`] resolves
+    /// them (every parameter given its value), so the report names the
+    /// values used.
+    pub methods: Vec<Method>,
     /// Demonstrations per query (at least 1).
     pub k: usize,
     /// Seed of random selection, of generation and of the bootstrap.
@@ -66,19 +69,23 @@ pub struct Settings {
 impl Settings {
     /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
     pub fn needs_vectors(&self) -> bool {
-        self.strategies
-            .iter()
-            .any(|s| s.selector(self.search, self.seed).needs_vector())
+        self.methods.iter().any(|m| m.strategy.needs_vector())
     }
 
-    /// Refuses settings no experiment can run with.
-    fn check(&self) -> Result<()> {
+    /// Refuses settings no experiment can run with; resolves the methods.
+    fn check(&mut self) -> Result<()> {
         if self.k == 0 {
             return Err(Error::InvalidInput("k must be at least 1".into()));
         }
-        if self.strategies.is_empty() {
+        if self.methods.is_empty() {
             return Err(Error::InvalidInput("no strategy to run".into()));
         }
+        let k = self.k;
+        self.methods = self
+            .methods
+            .drain(..)
+            .map(|m| m.resolve(k))
+            .collect::<Result<_>>()?;
         Ok(())
     }
 }
@@ -146,6 +153,8 @@ pub struct Exchange {
 pub struct Planned {
     /// The strategy that chose the demonstrations.
     pub strategy: Strategy,
+    /// How its demonstrations were chosen, resolved.
+    pub method: Method,
     /// One per query and pass, in query order.
     pub exchanges: Vec<Exchange>,
 }
@@ -169,13 +178,14 @@ fn plan(
 ) -> Result<Vec<Planned>> {
     let style = settings.format.style();
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let docs: Vec<Option<&str>> = queries.iter().map(|q| q.doc.as_deref()).collect();
     let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
     settings
-        .strategies
+        .methods
         .iter()
-        .map(|&strategy| {
-            let selector = strategy.selector(settings.search, settings.seed);
-            let selections = select_batch(index, selector.as_ref(), &texts, vectors, settings.k)?;
+        .map(|method| {
+            let selector = method.build(index, settings.search, settings.k)?;
+            let selections = select_in_docs(index, selector.as_ref(), &texts, &docs, vectors, settings.k)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
@@ -219,7 +229,11 @@ fn plan(
                     });
                 }
             }
-            Ok(Planned { strategy, exchanges })
+            Ok(Planned {
+                strategy: method.strategy,
+                method: method.clone(),
+                exchanges,
+            })
         })
         .collect()
 }
@@ -296,7 +310,7 @@ mod tests {
 
     fn settings(strategies: &[Strategy], k: usize) -> Settings {
         Settings {
-            strategies: strategies.to_vec(),
+            methods: strategies.iter().map(|&s| Method::new(s)).collect(),
             k,
             seed: 42,
             search: SearchMode::Hnsw { ef: None },
@@ -311,16 +325,39 @@ mod tests {
     }
 
     #[test]
-    fn only_knn_needs_the_test_vectors() {
+    fn only_vector_strategies_need_the_test_vectors() {
         assert!(settings(&[Strategy::Knn, Strategy::Random], 4).needs_vectors());
-        assert!(settings(&[Strategy::Random, Strategy::Knn], 4).needs_vectors());
+        assert!(settings(&[Strategy::Random, Strategy::Mmr], 4).needs_vectors());
+        assert!(settings(&[Strategy::Coverage], 4).needs_vectors());
         assert!(!settings(&[Strategy::Random], 4).needs_vectors());
+    }
+
+    #[test]
+    fn checking_resolves_every_method() {
+        let mut both = settings(&[Strategy::Knn, Strategy::Mmr], 32);
+        both.check().unwrap();
+        let json: Vec<String> = both
+            .methods
+            .iter()
+            .map(|m| serde_json::to_string(&m.params).unwrap())
+            .collect();
+        assert_eq!(json, ["{}", r#"{"candidates":128,"lambda":0.5}"#]);
+        let mut out_of_range = settings(&[Strategy::Mmr], 8);
+        out_of_range.methods[0].params = crate::select::Params::from_pairs(&["lambda=2"]).unwrap();
+        let error = out_of_range.check().unwrap_err();
+        assert_eq!(error.kind(), crate::error::ErrorKind::BadInput);
+        assert!(
+            error
+                .to_string()
+                .contains("parameter lambda: 2 is outside [0, 1]"),
+            "{error}"
+        );
     }
 
     #[test]
     fn settings_no_experiment_can_run_with_are_refused() {
         assert!(settings(&[Strategy::Random], 1).check().is_ok());
-        for bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
+        for mut bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
             let error = bad.check().unwrap_err();
             assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
         }

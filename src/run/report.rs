@@ -12,7 +12,7 @@ use crate::corpus::{Sentence, Span};
 use crate::digest::sha256_hex;
 use crate::encoder::EncoderInfo;
 use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation};
-use crate::select::Strategy;
+use crate::select::{Method, Strategy};
 
 /// Bootstrap resamples for the difference intervals.
 const BOOTSTRAP_SAMPLES: usize = 1000;
@@ -22,6 +22,8 @@ const BOOTSTRAP_SAMPLES: usize = 1000;
 pub struct StrategyResult {
     /// The strategy.
     pub strategy: Strategy,
+    /// How its demonstrations were chosen: parameters, filters, order, seed.
+    pub method: Method,
     /// Strict and relaxed scores on the test corpus.
     pub scores: Evaluation,
     /// Requests made: one per query and pass.
@@ -119,6 +121,7 @@ impl ExperimentReport {
             .zip(&predicted)
             .map(|(p, spans)| StrategyResult {
                 strategy: p.strategy,
+                method: p.method.clone(),
                 scores: score(&gold_spans, spans),
                 requests: p.exchanges.len(),
                 unparseable: p.exchanges.iter().map(|e| e.unparseable).sum(),
@@ -208,7 +211,13 @@ mod tests {
         Provenance {
             exemplar_version: "0.1.0".into(),
             settings: Settings {
-                strategies: vec![Strategy::Knn, Strategy::Random],
+                methods: vec![
+                    Method::new(Strategy::Mmr).resolve(8).unwrap(),
+                    Method {
+                        seed: 7,
+                        ..Method::new(Strategy::Random)
+                    },
+                ],
                 k: 8,
                 seed: 7,
                 search,
@@ -253,7 +262,22 @@ mod tests {
         assert_eq!(
             report["settings"],
             json!({
-                "strategies": ["knn", "random"],
+                "methods": [
+                    {
+                        "strategy": "mmr",
+                        "params": {"lambda": 0.5, "candidates": 64},
+                        "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                        "order": "similar-last",
+                        "seed": 42,
+                    },
+                    {
+                        "strategy": "random",
+                        "params": {},
+                        "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                        "order": "similar-last",
+                        "seed": 7,
+                    },
+                ],
                 "k": 8,
                 "seed": 7,
                 "search": {"mode": "hnsw", "ef": 64},

@@ -1,29 +1,52 @@
 //! Choosing demonstrations for a query sentence.
 //!
-//! A [`Selector`] turns a query (its text and, when the strategy needs it, its
-//! vector) into demonstrations in prompt order. Strategies live one per file:
-//! [`Knn`] (KATE-style nearest neighbours, most similar last) and [`Random`]
-//! (seeded). Every strategy skips the query's own sentence when the index
-//! holds it, so a corpus can be evaluated against itself, and never returns the
-//! same sentence text twice.
+//! A [`Strategy`] is defined in one place, its [`Definition`]: its parameters
+//! ([`ParamSpec`]: name, range, default, help), whether it needs the query's
+//! vector, and how it is built from an opened index (where it may derive the
+//! per-index state it needs). A [`Method`] is a strategy with its parameter
+//! values, [`Filters`], [`Order`] and seed: everything that determines the
+//! choice, recorded beside every [`Selection`] and in run reports.
+//! [`Method::build`] checks it against an index and gives a [`Selector`].
+//!
+//! Strategies live one per file: [`Knn`] (KATE-style nearest neighbours),
+//! [`Random`] (seeded), [`Mmr`] (maximal marginal relevance) and
+//! [`Coverage`] (entity types). Each implements [`Rank`]: the best k, best
+//! first, among the rows a [`Pool`] admits (the filters, applied during the
+//! search). Every strategy skips the query's own sentence when the index holds
+//! it, so a corpus can be evaluated against itself, and never returns the same
+//! sentence text twice.
 
+mod coverage;
+mod filter;
 mod knn;
+mod mmr;
+mod order;
+mod params;
 mod random;
 
-use std::collections::HashSet;
-
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use coverage::Coverage;
+pub use filter::{Candidate, Filter, Filters, Pool};
 pub use knn::Knn;
+pub use mmr::Mmr;
+pub use order::Order;
+pub use params::{Kind, ParamSpec, Params, Value};
 pub use random::Random;
 
 use crate::corpus::Example;
-use crate::error::Result;
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
 
 /// Default number of demonstrations (the paper's k).
 pub const DEFAULT_K: usize = 16;
+
+/// Default seed of random choices (the random strategy, the random order).
+pub const DEFAULT_SEED: u64 = 42;
 
 /// A chosen demonstration: the example and its similarity to the query
 /// (absent for strategies that do not compare vectors).
@@ -42,6 +65,8 @@ pub struct Demo {
 pub struct Selection {
     /// The query sentence (with its gold entities when it came from a corpus).
     pub query: Example,
+    /// How the demonstrations were chosen, every parameter filled in.
+    pub method: Method,
     /// The demonstrations in prompt order.
     pub demos: Vec<Demo>,
 }
@@ -53,9 +78,23 @@ pub struct Query<'a> {
     pub text: &'a str,
     /// The query's vector from the index's encoder; needed by [`Selector::needs_vector`] strategies.
     pub vector: Option<&'a [f32]>,
+    /// The query's document, for `exclude_same_doc`; when `None`, the
+    /// document of the indexed sentence with the same text, if any.
+    pub doc: Option<&'a str>,
 }
 
-/// A demonstration selection strategy.
+impl<'a> Query<'a> {
+    /// The query's vector, or an error for a strategy that needs it.
+    pub fn vector(&self) -> Result<&'a [f32]> {
+        self.vector.ok_or_else(|| {
+            Error::InvalidInput(
+                "this strategy needs the query's vector: embed it with the index's encoder".into(),
+            )
+        })
+    }
+}
+
+/// A demonstration selection strategy, ready to use on one index.
 pub trait Selector: Send + Sync {
     /// Name used on the command line and in reports.
     fn name(&self) -> &'static str;
@@ -63,57 +102,249 @@ pub trait Selector: Send + Sync {
     /// Whether [`Selector::select`] needs the query's vector.
     fn needs_vector(&self) -> bool;
 
-    /// Up to `k` demonstrations from `index` for `query`, in prompt order.
-    fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo>;
+    /// Up to `k` demonstrations from `index` (the one the selector was built
+    /// for) for `query`, in prompt order; `k` when `k` pass the filters.
+    fn select(&self, index: &Index, query: &Query, k: usize) -> Result<Vec<Demo>>;
 }
+
+/// What each strategy implements: up to `k` demonstrations for `query`, best
+/// first, taken only from rows `pool` admits (search through the pool:
+/// [`Pool::nearest`], [`Pool::distinct`]). The order is arranged afterwards.
+pub trait Rank: Send + Sync {
+    /// Up to `k` demonstrations for `query` from `pool`, best first.
+    fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>>;
+}
+
+/// What building a strategy may depend on besides the index and its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    /// How neighbours are found.
+    pub mode: SearchMode,
+    /// Seed of random choices.
+    pub seed: u64,
+}
+
+/// One strategy, defined once: its parameters, whether it needs the query
+/// vector, and how it is built from an opened index and resolved parameters
+/// (every parameter present and checked). A strategy needing per-index state
+/// derives or loads it in `build`, and fails there with a message naming
+/// what is missing (e.g. the command that makes it).
+pub struct Definition {
+    /// The parameters it takes (empty: none).
+    pub params: &'static [ParamSpec],
+    /// Whether it compares the query's vector (queries must then be embedded).
+    pub needs_vector: bool,
+    /// Its ranking over an opened index, for resolved parameters.
+    pub build: fn(&Index, &Params, &Setup) -> Result<Box<dyn Rank>>,
+}
+
+/// The candidate pool of the strategies that choose k of the N nearest.
+const CANDIDATES: ParamSpec = ParamSpec {
+    name: "candidates",
+    kind: Kind::Pool,
+    default: |k| Value::Count(k.saturating_mul(4).max(64) as u64),
+    help: "how many nearest sentences to choose from, at least k [default: 4k, at least 64]",
+};
 
 crate::named! {
     /// The selection strategies (more will come: not exhaustive).
     #[non_exhaustive]
     pub enum Strategy: "strategy" {
-        /// The k most similar training sentences, most similar last.
+        /// The k most similar training sentences.
         Knn => "knn",
         /// k training sentences drawn at random (seeded per query).
         Random => "random",
+        /// Maximal marginal relevance over the nearest candidates: similar to the query, unlike each other.
+        Mmr => "mmr",
+        /// Every entity type among the nearest candidates shown at least once, then the most similar.
+        Coverage => "coverage",
     }
 }
 
 impl Strategy {
-    /// The selector for this strategy.
-    pub fn selector(self, mode: SearchMode, seed: u64) -> Box<dyn Selector> {
+    /// The one definition of this strategy.
+    pub fn definition(self) -> &'static Definition {
         match self {
-            Strategy::Knn => Box::new(Knn { mode }),
-            Strategy::Random => Box::new(Random { seed }),
+            Strategy::Knn => &knn::DEFINITION,
+            Strategy::Random => &random::DEFINITION,
+            Strategy::Mmr => &mmr::DEFINITION,
+            Strategy::Coverage => &coverage::DEFINITION,
         }
+    }
+
+    /// The parameters this strategy takes.
+    pub fn params(self) -> &'static [ParamSpec] {
+        self.definition().params
+    }
+
+    /// Whether it needs the query's vector (then queries must be embedded).
+    pub fn needs_vector(self) -> bool {
+        self.definition().needs_vector
+    }
+
+    /// `given` checked and completed with the defaults for `k` demonstrations.
+    pub fn resolve(self, given: &Params, k: usize) -> Result<Params> {
+        params::resolve(crate::names::Named::name(self), self.params(), given, k)
     }
 }
 
-/// Keeps candidates (row, score) in order while skipping the query's own
-/// sentence and texts already taken; stops at `k`.
-fn take_distinct(
-    index: &Index,
-    query_text: &str,
-    candidates: impl IntoIterator<Item = (usize, Option<f32>)>,
-    k: usize,
-) -> Vec<Demo> {
-    let query_text = query_text.trim();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut demos = Vec::with_capacity(k);
-    for (row, score) in candidates {
-        if demos.len() == k {
-            break;
+/// How demonstrations are chosen: a strategy with its parameters, the
+/// filters, the order and the seed. Recorded with every selection, so that a
+/// result can be reproduced from its report alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Its parameters by name (after [`Method::resolve`]: every one, with its value).
+    #[serde(default)]
+    pub params: Params,
+    /// Which training sentences may be demonstrations.
+    #[serde(default)]
+    pub filters: Filters,
+    /// Order of the demonstrations in the prompt.
+    #[serde(default)]
+    pub order: Order,
+    /// Seed of random choices (the random strategy, the random order).
+    pub seed: u64,
+}
+
+impl Method {
+    /// `strategy` with its defaults, no filter, most similar last.
+    pub fn new(strategy: Strategy) -> Method {
+        Method {
+            strategy,
+            params: Params::default(),
+            filters: Filters::default(),
+            order: Order::default(),
+            seed: DEFAULT_SEED,
         }
-        let sentence = &index.examples()[row];
-        let text = sentence.text.trim();
-        if text == query_text || !seen.insert(text) {
-            continue;
-        }
-        demos.push(Demo {
-            example: Example::from(sentence),
-            score,
-        });
     }
-    demos
+
+    /// One method for each of `strategies` (several compared in one run),
+    /// all with these filters, order and seed, each given those of `params`
+    /// it takes. A parameter no strategy takes is refused, saying which take what.
+    pub fn for_strategies(
+        strategies: &[Strategy],
+        params: &Params,
+        filters: &Filters,
+        order: Order,
+        seed: u64,
+    ) -> Result<Vec<Method>> {
+        let takes = |strategy: &Strategy, name: &str| strategy.params().iter().any(|p| p.name == name);
+        if let Some((name, _)) = params
+            .iter()
+            .find(|(name, _)| !strategies.iter().any(|s| takes(s, name)))
+        {
+            let each: Vec<String> = strategies
+                .iter()
+                .map(|&s| format!("{s} {}", params::takes(s.params())))
+                .collect();
+            return Err(Error::InvalidInput(format!(
+                "no strategy given takes the parameter {name:?} ({})",
+                each.join("; ")
+            )));
+        }
+        strategies
+            .iter()
+            .map(|&strategy| {
+                let mut own = Params::default();
+                for (name, value) in params.iter().filter(|(name, _)| takes(&strategy, name)) {
+                    own.set(name, value.clone())?;
+                }
+                Ok(Method {
+                    strategy,
+                    params: own,
+                    filters: filters.clone(),
+                    order,
+                    seed,
+                })
+            })
+            .collect()
+    }
+
+    /// The method with every parameter checked and given a value (defaults
+    /// for `k` demonstrations filled in).
+    pub fn resolve(mut self, k: usize) -> Result<Method> {
+        self.params = self.strategy.resolve(&self.params, k)?;
+        Ok(self)
+    }
+
+    /// Checks the method against `index` for `k` demonstrations without
+    /// building the strategy (cheap: before a model is loaded): the
+    /// parameters and the filters. Returns warnings, e.g. filters that leave
+    /// fewer than `k` sentences.
+    pub fn check(&self, index: &Index, k: usize) -> Result<Vec<String>> {
+        self.strategy.resolve(&self.params, k)?;
+        Ok(self.filters.compile(index)?.warnings(k))
+    }
+
+    /// A selector over `index`, for `k` demonstrations (the defaults of the
+    /// parameters depend on it). Refuses parameters out of range and filters
+    /// the index cannot satisfy.
+    pub fn build(&self, index: &Index, mode: SearchMode, k: usize) -> Result<Box<dyn Selector>> {
+        let params = self.strategy.resolve(&self.params, k)?;
+        let setup = Setup {
+            mode,
+            seed: self.seed,
+        };
+        let rank = (self.strategy.definition().build)(index, &params, &setup)?;
+        Ok(Box::new(Configured {
+            strategy: self.strategy,
+            rank,
+            filter: self.filters.compile(index)?,
+            order: self.order,
+            seed: self.seed,
+        }))
+    }
+}
+
+/// A strategy's ranking with the filters and the order around it.
+struct Configured {
+    strategy: Strategy,
+    rank: Box<dyn Rank>,
+    filter: Filter,
+    order: Order,
+    seed: u64,
+}
+
+impl Selector for Configured {
+    fn name(&self) -> &'static str {
+        crate::names::Named::name(self.strategy)
+    }
+
+    fn needs_vector(&self) -> bool {
+        self.strategy.needs_vector()
+    }
+
+    fn select(&self, index: &Index, query: &Query, k: usize) -> Result<Vec<Demo>> {
+        if self.needs_vector() && query.vector.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "strategy {} needs the query's vector",
+                self.name()
+            )));
+        }
+        if index.len() != self.filter.len() {
+            return Err(Error::InvalidInput(format!(
+                "this {} selector was built for an index of {} sentences, not {}",
+                self.name(),
+                self.filter.len(),
+                index.len()
+            )));
+        }
+        let pool = self.filter.pool(index, query.text, query.doc);
+        let mut demos = self.rank.rank(query, &pool, k)?;
+        self.order.arrange(&mut demos, self.seed, query.text);
+        Ok(demos)
+    }
+}
+
+/// A random generator for one query: seeded by `seed` and the query text, so
+/// a query gets the same draw whatever else is asked with it.
+fn query_rng(seed: u64, text: &str) -> ChaCha8Rng {
+    let digest = sha256_hex(text.as_bytes());
+    let text_seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
+    ChaCha8Rng::seed_from_u64(seed ^ text_seed)
 }
 
 /// Selects demonstrations for many queries in parallel. `vectors` holds the
@@ -126,21 +357,47 @@ pub fn select_batch(
     vectors: Option<&Vectors>,
     k: usize,
 ) -> Result<Vec<Vec<Demo>>> {
+    let docs = vec![None; queries.len()];
+    select_in_docs(index, selector, queries, &docs, vectors, k)
+}
+
+/// [`select_batch`] for queries whose documents are known (`docs[i]` is
+/// query i's), which `exclude_same_doc` leaves out.
+pub fn select_in_docs(
+    index: &Index,
+    selector: &dyn Selector,
+    queries: &[&str],
+    docs: &[Option<&str>],
+    vectors: Option<&Vectors>,
+    k: usize,
+) -> Result<Vec<Vec<Demo>>> {
     if selector.needs_vector() && vectors.is_none_or(|v| v.len() != queries.len()) {
-        return Err(crate::error::Error::InvalidInput(format!(
+        return Err(Error::InvalidInput(format!(
             "strategy {} needs one vector per query",
             selector.name()
         )));
     }
-    Ok(queries
+    if docs.len() != queries.len() {
+        return Err(Error::Internal(format!(
+            "{} documents for {} queries",
+            docs.len(),
+            queries.len()
+        )));
+    }
+    queries
         .par_iter()
+        .zip(docs)
         .enumerate()
-        .map(|(i, text)| {
+        .map(|(i, (text, doc))| {
             let query = Query {
                 text,
                 vector: vectors.map(|v| v.row(i)),
+                doc: *doc,
             };
             selector.select(index, &query, k)
         })
-        .collect())
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;

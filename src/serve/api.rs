@@ -10,10 +10,8 @@ use crate::index::SearchMode;
 use crate::pipeline::select;
 use crate::progress::Quiet;
 use crate::prompt::{build, Context, PromptFormat};
-use crate::select::{Demo, Strategy, DEFAULT_K};
-
-/// The seed of the random strategy when a request gives none (as `exemplar select`).
-pub const DEFAULT_SEED: u64 = 42;
+pub use crate::select::DEFAULT_SEED;
+use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
 
 /// Largest HNSW candidate list a request may ask for.
 pub const MAX_EF: usize = 4096;
@@ -28,11 +26,20 @@ pub struct SelectRequest {
     pub texts: Option<Vec<String>>,
     /// Demonstrations per query [default: 16, at most 256].
     pub k: Option<usize>,
-    /// `knn` (default) or `random`.
+    /// The strategy [default: `knn`]: a name `exemplar select --strategy` takes.
+    /// This and the next four are the fields of [`Method`], as
+    /// `exemplar select --json` echoes it.
     pub strategy: Option<Strategy>,
+    /// The strategy's parameters, e.g. `{"lambda": 0.7, "candidates": 64}`.
+    pub params: Option<Params>,
+    /// `{"min_entities": M, "exclude_same_doc": true, "where": {"FIELD": "VALUE"}}`, each optional;
+    /// the query's document is known when the query is a sentence of the index.
+    pub filters: Option<Filters>,
+    /// `similar-last` (default), `similar-first` or `random`.
+    pub order: Option<Order>,
     /// The index's name; may be left out when one index is served.
     pub index: Option<String>,
-    /// Seed of the random strategy [default: 42].
+    /// Seed of random choices [default: 42].
     pub seed: Option<u64>,
     /// Exhaustive search instead of HNSW.
     #[serde(default)]
@@ -56,6 +63,9 @@ pub struct PromptRequest {
 pub struct SelectResponse {
     /// One per query, in request order.
     pub results: Vec<Selection>,
+    /// What gave queries fewer demonstrations than asked (absent when nothing did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One query's demonstrations: an `exemplar select --json` line, plus the
@@ -89,12 +99,10 @@ pub struct Plan {
     pub index: Option<String>,
     /// Demonstrations per query, 1 to [`MAX_K`].
     pub k: usize,
-    /// Selection strategy (`knn` unless the request said otherwise).
-    pub strategy: Strategy,
+    /// How demonstrations are chosen, its parameters resolved.
+    pub method: Method,
     /// Exact search, or HNSW with the request's `ef` (`None`: the index's default).
     pub mode: SearchMode,
-    /// Seed of the random strategy ([`DEFAULT_SEED`] unless given).
-    pub seed: u64,
     /// The format to render prompts in, when asked for.
     pub prompt: Option<PromptFormat>,
 }
@@ -102,7 +110,15 @@ pub struct Plan {
 impl SelectRequest {
     /// Reads a request body.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
+        let invalid = |problem: String| ApiError::BadRequest(format!("invalid request: {problem}"));
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let request =
+            serde_path_to_error::deserialize(&mut json).map_err(|e| match e.path().to_string().as_str() {
+                "." => invalid(e.into_inner().to_string()),
+                at => invalid(format!("{at}: {}", e.inner())),
+            })?;
+        json.end().map_err(|e| invalid(e.to_string()))?;
+        Ok(request)
     }
 
     /// Checks the request against `limits` and the fixed bounds.
@@ -122,13 +138,19 @@ impl SelectRequest {
             (true, _) => SearchMode::Exact,
             (false, ef) => SearchMode::Hnsw { ef },
         };
+        let method = Method {
+            strategy: self.strategy.unwrap_or(Strategy::Knn),
+            params: self.params.unwrap_or_default(),
+            filters: self.filters.unwrap_or_default(),
+            order: self.order.unwrap_or_default(),
+            seed: self.seed.unwrap_or(DEFAULT_SEED),
+        };
         Ok(Plan {
             queries: non_blank(queries(self.text, self.texts, limits.max_batch)?)?,
             index: self.index,
             k,
-            strategy: self.strategy.unwrap_or(Strategy::Knn),
+            method: method.resolve(k)?,
             mode,
-            seed: self.seed.unwrap_or(DEFAULT_SEED),
             prompt: self.prompt.map(|p| p.format),
         })
     }
@@ -184,21 +206,21 @@ impl Plan {
         served: &ServedIndex,
         encoder: &dyn Encoder,
         metrics: &Metrics,
-    ) -> Result<Vec<Selection>, ApiError> {
-        let selector = self.strategy.selector(self.mode, self.seed);
+    ) -> Result<SelectResponse, ApiError> {
         let selected = select(
             &served.index,
-            selector.as_ref(),
+            &self.method,
+            self.mode,
             &self.queries,
             self.k,
             Some(encoder),
             &Quiet,
         )?;
-        if selector.needs_vector() {
+        if self.method.strategy.needs_vector() {
             metrics.add_encoded(self.queries.len());
         }
         let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
-        Ok(selected
+        let results = selected
             .selections
             .into_iter()
             .map(|selection| {
@@ -207,7 +229,11 @@ impl Plan {
                 });
                 Selection { selection, prompts }
             })
-            .collect())
+            .collect();
+        Ok(SelectResponse {
+            results,
+            warnings: selected.warnings,
+        })
     }
 }
 
@@ -245,9 +271,10 @@ mod tests {
     fn defaults_follow_exemplar_select() {
         let plan = plan(r#"{"text": "BRCA1 mutations"}"#).unwrap();
         assert_eq!(plan.k, DEFAULT_K);
-        assert_eq!(plan.strategy, Strategy::Knn);
+        assert_eq!(plan.method.strategy, Strategy::Knn);
         assert_eq!(plan.mode, SearchMode::Hnsw { ef: None });
-        assert_eq!(plan.seed, DEFAULT_SEED);
+        assert_eq!(plan.method.seed, DEFAULT_SEED);
+        assert_eq!(plan.method.order, Order::SimilarLast);
         assert_eq!(plan.queries[0].id, "text");
         assert!(plan.prompt.is_none());
     }
@@ -261,10 +288,85 @@ mod tests {
         .unwrap();
         let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
         assert_eq!(ids, ["texts[0]", "texts[1]"]);
-        assert_eq!((plan.k, plan.strategy, plan.seed), (3, Strategy::Random, 7));
+        assert_eq!(
+            (plan.k, plan.method.strategy, plan.method.seed),
+            (3, Strategy::Random, 7)
+        );
         assert_eq!(plan.mode, SearchMode::Exact);
         assert_eq!(plan.index.as_deref(), Some("ncbi"));
         assert_eq!(plan.prompt, Some(PromptFormat::GptNer));
+    }
+
+    #[test]
+    fn parameters_filters_and_order_are_read() {
+        let plan = plan(
+            r#"{"text": "a", "k": 4, "strategy": "mmr", "params": {"lambda": 0.25}, "order": "similar-first",
+                "filters": {"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}}}"#,
+        )
+        .unwrap();
+        let method = serde_json::to_value(&plan.method).unwrap();
+        assert_eq!(
+            method["params"],
+            serde_json::json!({"lambda": 0.25, "candidates": 64})
+        );
+        assert_eq!(
+            method["filters"],
+            serde_json::json!({"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}})
+        );
+        assert_eq!(method["order"], "similar-first");
+        let echoed = serde_json::json!({"text": "a", "k": 4, "strategy": method["strategy"],
+            "params": method["params"], "filters": method["filters"], "order": method["order"], "seed": method["seed"]});
+        let again = SelectRequest::parse(echoed.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            again.into_plan(&Limits::default()).unwrap().method,
+            plan.method,
+            "the echoed method reads back"
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_naming_them() {
+        for (body, needle) in [
+            (
+                r#"{"text": "a", "strategy": "mmr", "params": {"lambda": 1.5}}"#,
+                "parameter lambda: 1.5",
+            ),
+            (
+                r#"{"text": "a", "strategy": "mmr", "k": 8, "params": {"candidates": 4}}"#,
+                "parameter candidates",
+            ),
+            (
+                r#"{"text": "a", "params": {"lambda": 0.5}}"#,
+                "strategy knn has no parameter \"lambda\"",
+            ),
+            (
+                r#"{"text": "a", "order": "shuffled"}"#,
+                "unknown order \"shuffled\"",
+            ),
+            (
+                r#"{"text": "a", "strategy": "nearest"}"#,
+                "unknown strategy \"nearest\"",
+            ),
+            (
+                r#"{"text": "a", "strategy": "mmr", "params": {"lambda": true}}"#,
+                "params: parameter lambda: true is neither a number nor a name",
+            ),
+            (
+                r#"{"text": "a", "filters": {"min_entities": -1}}"#,
+                "filters.min_entities: invalid value",
+            ),
+            (
+                r#"{"text": "a", "filters": {"min_entity": 1}}"#,
+                "unknown field `min_entity`",
+            ),
+            (r#"{"text": "a", "lambda": 0.5}"#, "unknown field `lambda`"),
+            (r#"{"text": "a", "k": "eight"}"#, "k: invalid type"),
+            (r#"{"text": "a"} x"#, "trailing characters"),
+        ] {
+            let error = plan(body).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(error.to_string().contains(needle), "{body}: {error}");
+        }
     }
 
     #[test]

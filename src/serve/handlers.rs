@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::api::{Plan, SelectRequest, SelectResponse};
+use super::api::{Plan, SelectRequest};
 use super::{ApiError, AppState, Limits, ServedIndex, SELECT_ROUTE};
 use crate::index::Manifest;
 
@@ -68,8 +68,8 @@ async fn run_admitted(
         .map_err(|_| ApiError::Internal("the server is shutting down".into()))?;
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let results = plan.run(&served, state.encoder.as_ref(), &state.metrics)?;
-        serde_json::to_vec(&SelectResponse { results })
+        let response = plan.run(&served, state.encoder.as_ref(), &state.metrics)?;
+        serde_json::to_vec(&response)
             .map_err(|e| ApiError::Internal(format!("cannot serialise the answer: {e}")))
     });
     job.await

@@ -169,7 +169,7 @@ pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
     let future = copy("future", &|dir| {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).unwrap().replacen(
-            "\"format_version\": 1",
+            "\"format_version\": 2",
             "\"format_version\": 99",
             1,
         );
@@ -179,7 +179,10 @@ pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
         (truncated, vec!["damaged", "vectors.f32", "truncated"]),
         (altered, vec!["damaged", "graph.bin", "checksum"]),
         (missing, vec!["damaged", "examples.bin"]),
-        (future, vec!["cannot be used", "format version 99"]),
+        (
+            future,
+            vec!["cannot be used", "format version 99", "exemplar index build"],
+        ),
     ]
 }
 
@@ -228,4 +231,15 @@ pub fn skip_without_llama_server() -> bool {
 pub fn skip_without_peers_venv() -> bool {
     let python = repo().join(".cache/peers-venv/bin/python");
     skip((!python.is_file()).then(|| format!("no {}", python.display())))
+}
+
+/// The shared real corpora (`../shared/data` beside the repository, or
+/// `$EXEMPLAR_SHARED_DATA` where a checkout lies elsewhere), or `None` after
+/// saying the test is skipped.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("EXEMPLAR_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"));
+    let missing = (!dir.is_dir()).then(|| format!("no shared corpora at {}", dir.display()));
+    (!skip(missing)).then_some(dir)
 }
