@@ -79,39 +79,16 @@ impl Settings {
         self.strategies.iter().any(|s| s.needs_vector())
     }
 
-    /// Each strategy's method, resolved: the parameters it takes (a
-    /// parameter no strategy takes is refused), the filters, the order, the seed.
+    /// Each strategy's method, resolved (see [`methods`]).
     pub fn methods(&self) -> Result<Vec<Method>> {
-        if let Some((name, _)) = self
-            .params
-            .iter()
-            .find(|(name, _)| !self.strategies.iter().any(|s| s.params().iter().any(|p| p.name == *name)))
-        {
-            let strategies: Vec<&str> = self.strategies.iter().map(|s| crate::names::Named::name(*s)).collect();
-            return Err(Error::InvalidInput(format!(
-                "no strategy of {} takes the parameter {name:?}",
-                strategies.join(", ")
-            )));
-        }
-        self.strategies
-            .iter()
-            .map(|&strategy| {
-                let mut params = select::Params::default();
-                for (name, value) in self.params.iter() {
-                    if strategy.params().iter().any(|p| p.name == name) {
-                        params.set(name, value.clone())?;
-                    }
-                }
-                let method = Method {
-                    strategy,
-                    params,
-                    filters: self.filters.clone(),
-                    order: self.order,
-                    seed: self.seed,
-                };
-                method.resolve(self.k)
-            })
-            .collect()
+        methods(
+            &self.strategies,
+            &self.params,
+            &self.filters,
+            self.order,
+            self.seed,
+            self.k,
+        )
     }
 
     /// Refuses settings no experiment can run with.
@@ -126,8 +103,52 @@ impl Settings {
     }
 }
 
-/// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`.
-mod search_setting {
+/// Each strategy's method for `k` demonstrations, resolved: the parameters
+/// of `params` it takes (each applies to every strategy that takes it; a
+/// parameter no strategy takes is refused), the filters, the order, the seed.
+pub fn methods(
+    strategies: &[Strategy],
+    params: &select::Params,
+    filters: &Filters,
+    order: Order,
+    seed: u64,
+    k: usize,
+) -> Result<Vec<Method>> {
+    if let Some((name, _)) = params.iter().find(|(name, _)| {
+        !strategies
+            .iter()
+            .any(|s| s.params().iter().any(|p| p.name == *name))
+    }) {
+        let names: Vec<&str> = strategies.iter().map(|s| crate::names::Named::name(*s)).collect();
+        return Err(Error::InvalidInput(format!(
+            "no strategy of {} takes the parameter {name:?}",
+            names.join(", ")
+        )));
+    }
+    strategies
+        .iter()
+        .map(|&strategy| {
+            let mut taken = select::Params::default();
+            for (name, value) in params.iter() {
+                if strategy.params().iter().any(|p| p.name == name) {
+                    taken.set(name, value.clone())?;
+                }
+            }
+            let method = Method {
+                strategy,
+                params: taken,
+                filters: filters.clone(),
+                order,
+                seed,
+            };
+            method.resolve(k)
+        })
+        .collect()
+}
+
+/// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`
+/// (`#[serde(with = "exemplar::run::search_setting")]`).
+pub mod search_setting {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use crate::index::SearchMode;
@@ -139,6 +160,7 @@ mod search_setting {
         Exact,
     }
 
+    /// Writes the mode.
     pub fn serialize<S: Serializer>(mode: &SearchMode, serializer: S) -> Result<S::Ok, S::Error> {
         match *mode {
             SearchMode::Hnsw { ef } => Setting::Hnsw { ef },
@@ -147,6 +169,7 @@ mod search_setting {
         .serialize(serializer)
     }
 
+    /// Reads the mode.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SearchMode, D::Error> {
         Ok(match Setting::deserialize(deserializer)? {
             Setting::Hnsw { ef } => SearchMode::Hnsw { ef },
