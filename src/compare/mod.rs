@@ -26,7 +26,7 @@ use crate::eval::bootstrap;
 use crate::index::{Index, SearchMode, Vectors};
 use crate::names::Named;
 use crate::progress::Progress;
-use crate::select::{Filters, Method, Order, Params, Query, Selector, Strategy};
+use crate::select::{Demo, Filters, Method, Order, Params, Query, Selector, Strategy};
 
 /// Bootstrap resamples of the intervals, as `exemplar run` draws.
 pub const BOOTSTRAP_SAMPLES: usize = 1000;
@@ -264,7 +264,7 @@ fn observe_one(
     rows: &HashMap<&str, usize>,
     query: &Example,
     vector: &[f32],
-    demos: &[crate::select::Demo],
+    demos: &[Demo],
 ) -> Result<Vec<Option<f64>>> {
     let examples: Vec<&Example> = demos.iter().map(|d| &d.example).collect();
     let vectors = examples
