@@ -18,6 +18,7 @@
 //! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
 //! - [`run`]: one experiment, strategies side by side;
 //! - [`serve`]: `exemplar serve`, demonstrations (and prompts) over HTTP;
+//! - [`compare`]: selection strategies compared without an LLM (coverage of the gold entities, similarity, diversity);
 //! - [`bench`]: retrieval benchmarks (synthetic data, recall@k, the `exemplar bench` report);
 //!
 //! ```
@@ -62,6 +63,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod compare;
 pub mod corpus;
 pub mod digest;
 pub mod encoder;

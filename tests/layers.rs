@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["backend"],
     &["eval"],
     &["run", "bench"],
+    &["compare"],
     &["serve"],
     &["cli"],
 ];

@@ -70,35 +70,59 @@ pub(super) fn measure_search(
     efs: &[usize],
     approx: impl Fn(&[f32], usize, usize) -> Vec<Hit> + Sync,
 ) -> Vec<SearchRow> {
-    let n = queries.len();
     efs.iter()
         .map(|&ef| {
             let ef = ef.max(k);
-            let mut micros = Vec::with_capacity(n);
-            let mut found = Vec::with_capacity(n);
-            for q in 0..truth.len() {
-                let started = Instant::now();
-                let hits = approx(queries.row(q), k, ef);
-                micros.push(started.elapsed().as_secs_f64() * 1e6);
-                found.push(hits.iter().map(|h| h.node).collect());
-            }
-            let started = Instant::now();
-            let total: usize = (0..n)
-                .into_par_iter()
-                .map(|q| approx(queries.row(q), k, ef).len())
-                .sum();
-            let seconds = started.elapsed().as_secs_f64();
-            std::hint::black_box(total);
+            let (found, timing) = time_each(truth.len(), |q| {
+                approx(queries.row(q), k, ef)
+                    .iter()
+                    .map(|h| h.node)
+                    .collect::<Vec<u32>>()
+            });
             SearchRow {
                 walk,
                 ef,
-                p50_us: percentile(&mut micros, 50.0),
-                p99_us: percentile(&mut micros, 99.0),
-                qps: n as f64 / seconds.max(1e-9),
+                p50_us: timing.p50_us,
+                p99_us: timing.p99_us,
+                qps: timing.qps,
                 recall: recall_at_k(truth, &found),
             }
         })
         .collect()
+}
+
+/// How long one call takes alone, and how many calls a second all cores make.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timing {
+    /// Median latency of one call made alone, in microseconds.
+    pub p50_us: f64,
+    /// 99th percentile latency of one call made alone, in microseconds.
+    pub p99_us: f64,
+    /// Calls per second with all of them made in parallel on every core.
+    pub qps: f64,
+}
+
+/// Calls `run` for 0..n one at a time, timing each, then all in parallel;
+/// returns the results of the timed calls, in order, and the timing.
+pub(super) fn time_each<R: Send>(n: usize, run: impl Fn(usize) -> R + Sync) -> (Vec<R>, Timing) {
+    let mut micros = Vec::with_capacity(n);
+    let mut results = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        results.push(run(i));
+        micros.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let started = Instant::now();
+    (0..n).into_par_iter().for_each(|i| {
+        std::hint::black_box(run(i));
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let timing = Timing {
+        p50_us: percentile(&mut micros, 50.0),
+        p99_us: percentile(&mut micros, 99.0),
+        qps: n as f64 / seconds.max(1e-9),
+    };
+    (results, timing)
 }
 
 /// The nearest-rank percentile `p` (0..=100) of `values` (sorted in place); NaN when empty.

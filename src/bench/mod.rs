@@ -1,6 +1,7 @@
 //! Retrieval benchmarks as a library: the figures `exemplar bench` reports
 //! (encoding throughput, search latency percentiles, batch QPS, recall@k,
-//! build speed, index size, peak memory), on a real index
+//! build speed, index size, peak memory, and on a real index the latency of
+//! every selection strategy), on a real index
 //! ([`index_part`]) or on synthetic clustered unit vectors
 //! ([`synthetic_part`], data from [`clustered_unit_vectors`], also used by
 //! `benches/` and the recall tests), gathered into a [`Report`] that
@@ -26,11 +27,12 @@ mod machine;
 mod measure;
 mod real;
 mod report;
+mod selection;
 mod synthetic;
 
 pub use crate::vectors::clustered_unit_vectors;
 pub use machine::{peak_rss_kib, Machine};
 pub use measure::{neighbour_ids, recall_at_k, Settings};
 pub use real::index_part;
-pub use report::{Part, Report, SearchRow, Throughput};
+pub use report::{Part, Report, SearchRow, SelectionRow, Throughput};
 pub use synthetic::{synthetic_part, Synthetic};

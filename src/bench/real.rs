@@ -1,11 +1,13 @@
 //! The benchmark part of a real index: encoding throughput of its model,
-//! search on the query sentences' vectors, and its size on disk.
+//! search and each selection strategy on the query sentences' vectors, and
+//! its size on disk.
 
 use std::path::Path;
 use std::time::Instant;
 
 use super::measure::{export, measure_search, neighbour_ids, Settings, INT8};
 use super::report::{Part, Throughput};
+use super::selection::measure_selection;
 use crate::encoder::{embed_all, Encoder};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode};
@@ -17,7 +19,8 @@ const ENCODE_SENTENCES: usize = 256;
 
 /// Measures `index` (opened from `dir`, built with `encoder`'s model) with
 /// the first [`Settings::queries`] of `texts` as queries: encoding speed per
-/// batch size, then the search `Index::search` does against exact search.
+/// batch size, the search `Index::search` does against exact search, then
+/// the selection of `k` demonstrations by every strategy.
 /// No texts is an [`Error::InvalidInput`].
 pub fn index_part(
     index: &Index,
@@ -41,6 +44,7 @@ pub fn index_part(
     let search = measure_search(INT8, &query_vectors, &truth, k, &settings.efs, |q, k, ef| {
         index.search(q, k, SearchMode::Hnsw { ef: Some(ef) })
     });
+    let selection = measure_selection(index, texts, &query_vectors, k)?;
     let params = &index.manifest().hnsw.params;
     Ok(Part {
         name: format!("index {}", dir.display()),
@@ -58,6 +62,7 @@ pub fn index_part(
         index_bytes: Some(dir_bytes(dir)?),
         encoding,
         search,
+        selection,
     })
 }
 

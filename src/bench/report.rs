@@ -6,6 +6,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::machine::{peak_rss_kib, Machine};
+use crate::names::Named;
+use crate::select::{Params, Strategy};
 
 /// Everything one `exemplar bench` run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +59,8 @@ pub struct Part {
     pub encoding: Vec<Throughput>,
     /// One row per walk and candidate list length (synthetic: `int8` rows, then `f32`).
     pub search: Vec<SearchRow>,
+    /// Real index only: one row per selection strategy, choosing `k` demonstrations.
+    pub selection: Vec<SelectionRow>,
 }
 
 /// Encoding speed at one batch size.
@@ -86,6 +90,25 @@ pub struct SearchRow {
     pub qps: f64,
     /// Recall@k against exact search, from 0 to 1.
     pub recall: f64,
+}
+
+/// What one selection strategy costs on a real index.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SelectionRow {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Its parameters, every default filled in for `k`.
+    pub params: Params,
+    /// Milliseconds to build its selector for the index (derived per-index state included).
+    pub build_ms: f64,
+    /// Median latency of choosing `k` demonstrations for one query alone (its vector given), in microseconds.
+    pub p50_us: f64,
+    /// 99th percentile of that latency, in microseconds.
+    pub p99_us: f64,
+    /// Queries per second with all queries selected for in parallel on every core.
+    pub qps: f64,
+    /// Demonstrations returned per query, on average (`k` unless the index is smaller).
+    pub demos: f64,
 }
 
 impl Report {
@@ -181,7 +204,39 @@ fn part_markdown(s: &mut String, part: &Part, k: usize) {
             r.walk, r.ef, r.p50_us, r.p99_us, r.qps, r.recall
         );
     }
+    selection_markdown(s, &part.selection, k);
     s.push('\n');
+}
+
+/// The selection table: each strategy's cost of choosing `k` demonstrations.
+fn selection_markdown(s: &mut String, rows: &[SelectionRow], k: usize) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nselection of k = {k} demonstrations per query (its vector given; defaults, no filter, the index's ef):\n\n\
+         | strategy | parameters | build ms | p50 µs | p99 µs | QPS (all cores) | demos |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for r in rows {
+        let params: Vec<String> = r
+            .params
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} |",
+            r.strategy.name(),
+            params.join(", "),
+            r.build_ms,
+            r.p50_us,
+            r.p99_us,
+            r.qps,
+            r.demos
+        );
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +282,15 @@ mod tests {
                     qps: 9999.6,
                     recall: 0.95,
                 }],
+                selection: vec![SelectionRow {
+                    strategy: Strategy::Mmr,
+                    params: Strategy::Mmr.resolve(&Params::default(), 8).unwrap(),
+                    build_ms: 0.25,
+                    p50_us: 120.04,
+                    p99_us: 300.0,
+                    qps: 20000.4,
+                    demos: 8.0,
+                }],
             }],
             peak_rss_kib: None,
         };
@@ -248,5 +312,10 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("2000 vectors/s"), "{md}");
+        assert!(md.contains("selection of k = 10 demonstrations"), "{md}");
+        assert!(
+            md.contains("| mmr | candidates=64, lambda=0.5 | 0.2 | 120.0 | 300.0 | 20000 | 8.0 |"),
+            "{md}"
+        );
     }
 }

@@ -89,6 +89,7 @@ pub fn synthetic_part(synthetic: &Synthetic, settings: &Settings) -> Result<Part
         index_bytes: None,
         encoding: Vec::new(),
         search,
+        selection: Vec::new(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `exemplar bench`: the retrieval figures users compare (encoding throughput,
-//! search latency, batch QPS, recall@k, build speed, index size, peak memory),
+//! search latency, batch QPS, recall@k, build speed, index size, peak memory,
+//! and on a real index each selection strategy's latency for k demonstrations),
 //! on a real index and/or synthetic clustered vectors, measured by the
 //! library's [`exemplar::bench`]. Every figure is measured in this run; the seeds
 //! are printed with them.
@@ -33,7 +34,7 @@ pub struct BenchArgs {
     /// Dimension of the synthetic vectors.
     #[arg(long, default_value_t = 384)]
     dim: usize,
-    /// Neighbours per query.
+    /// Neighbours per query (and demonstrations per query in the selection figures).
     #[arg(long, default_value_t = 10)]
     k: usize,
     /// Candidate list lengths to measure (comma-separated).

@@ -3,6 +3,7 @@
 //! readable output on stdout, everything else for people goes to stderr.
 
 mod bench;
+mod compare;
 mod embed;
 mod eval;
 mod index;
@@ -53,8 +54,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve demonstrations (and prompts) over HTTP: POST /v1/select.
     Serve(serve::ServeArgs),
-    /// Measure retrieval: encoding throughput, search latency, QPS, recall@k.
+    /// Measure retrieval: encoding throughput, search and selection latency, QPS, recall@k.
     Bench(bench::BenchArgs),
+    /// Compare selection strategies without an LLM: coverage of the gold entities, similarity, diversity.
+    Compare(compare::CompareArgs),
 }
 
 /// Which sentence encoder to use.
@@ -289,5 +292,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args, cli.quiet),
         Command::Serve(args) => serve::run(args, cli.quiet),
         Command::Bench(args) => bench::run(args, cli.quiet),
+        Command::Compare(args) => compare::run(args, cli.quiet),
     }
 }

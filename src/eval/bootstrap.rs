@@ -42,7 +42,6 @@ pub fn bootstrap_difference(
         gold.len() == pred_a.len() && gold.len() == pred_b.len(),
         "gold and both predictions must have as many sentences"
     );
-    assert!(samples > 0, "the bootstrap needs at least one sample");
     // Counting once per sentence makes each resample a sum of counts.
     let totals = |predicted: &[Vec<Span>]| -> Vec<Counts> {
         gold.iter()
@@ -51,23 +50,38 @@ pub fn bootstrap_difference(
             .collect()
     };
     let (a, b) = (totals(pred_a), totals(pred_b));
-    let difference = |sentences: &mut dyn Iterator<Item = usize>| {
+    bootstrap(gold.len(), samples, seed, |sentences| {
         let (mut sum_a, mut sum_b) = (Counts::default(), Counts::default());
         for i in sentences {
             sum_a += a[i];
             sum_b += b[i];
         }
         sum_a.prf().f1 - sum_b.prf().f1
-    };
+    })
+}
 
-    let n = gold.len();
+/// The percentile bootstrap of any paired statistic of `n` items (sentences,
+/// queries): `statistic` is given the items of one sample (indices, with
+/// repetition) and returns the difference it measures; the interval is that
+/// of `samples` resamples with replacement, `difference` its value on all
+/// `n`. The same inputs and seed give the same interval on every platform.
+///
+/// # Panics
+/// If `samples` is 0.
+pub fn bootstrap(
+    n: usize,
+    samples: usize,
+    seed: u64,
+    statistic: impl Fn(&mut dyn Iterator<Item = usize>) -> f64,
+) -> Interval {
+    assert!(samples > 0, "the bootstrap needs at least one sample");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut resampled: Vec<f64> = (0..samples)
-        .map(|_| difference(&mut (0..n).map(|_| rng.random_range(0..n))))
+        .map(|_| statistic(&mut (0..n).map(|_| rng.random_range(0..n))))
         .collect();
     resampled.sort_by(f64::total_cmp);
     Interval {
-        difference: difference(&mut (0..n)),
+        difference: statistic(&mut (0..n)),
         low: percentile(&resampled, 0.025),
         high: percentile(&resampled, 0.975),
         samples,

@@ -90,8 +90,9 @@ impl Settings {
     }
 }
 
-/// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`.
-mod search_setting {
+/// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`
+/// (`#[serde(with = "exemplar::run::search_setting")]`).
+pub mod search_setting {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use crate::index::SearchMode;
@@ -103,6 +104,7 @@ mod search_setting {
         Exact,
     }
 
+    /// Writes the mode.
     pub fn serialize<S: Serializer>(mode: &SearchMode, serializer: S) -> Result<S::Ok, S::Error> {
         match *mode {
             SearchMode::Hnsw { ef } => Setting::Hnsw { ef },
@@ -111,6 +113,7 @@ mod search_setting {
         .serialize(serializer)
     }
 
+    /// Reads the mode.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SearchMode, D::Error> {
         Ok(match Setting::deserialize(deserializer)? {
             Setting::Hnsw { ef } => SearchMode::Hnsw { ef },
