@@ -11,7 +11,7 @@
 //! - [`corpus`]: CoNLL/IOB, BRAT standoff, JSONL and plain-text readers into [`Sentence`]s;
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
-//! - [`select`]: the [`Selector`] trait with k-NN and random strategies;
+//! - [`select`]: strategies (k-NN, random, MMR, type coverage), their parameters, filters and order; the [`Selector`] trait;
 //! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
 //! - [`backend`]: generation backends (OpenAI-compatible servers), the answer cache, batch replay;
 //! - [`eval`]: strict and relaxed P/R/F1, bootstrap intervals;
@@ -22,7 +22,7 @@
 //! ```
 //! use exemplar::corpus::{self, Format, ReadOptions};
 //! use exemplar::progress::Quiet;
-//! use exemplar::{BuildOptions, Encoder, Index, OnnxEncoder, Query, SearchMode, Selector, Strategy};
+//! use exemplar::{BuildOptions, Encoder, Index, Method, OnnxEncoder, Query, SearchMode, Selector, Strategy};
 //!
 //! # fn main() -> exemplar::Result<()> {
 //! // The default model, as installed by scripts/setup.sh.
@@ -50,8 +50,8 @@
 //! let index = Index::open(&dir.path().join("index"))?;
 //! let text = "Mutations in BRCA2 also raise the risk of ovarian cancer.";
 //! let vector = encoder.embed(&[text])?.vectors.remove(0);
-//! let knn = Strategy::Knn.selector(SearchMode::Hnsw { ef: None }, 42);
-//! let demos = knn.select(&index, &Query { text, vector: Some(&vector) }, 2);
+//! let knn = Method::new(Strategy::Knn).build(&index, SearchMode::Hnsw { ef: None }, 2)?;
+//! let demos = knn.select(&index, &Query { text, vector: Some(&vector), doc: None }, 2)?;
 //! assert_eq!(demos.len(), 2);
 //! assert_eq!(demos[1].example.text, "The BRCA1 gene is linked to breast cancer.");
 //! # Ok(())
@@ -80,5 +80,5 @@ pub use corpus::{Corpus, Entity, Example, Format, Sentence, Span};
 pub use encoder::{Encoder, EncoderInfo, HashedEncoder, OnnxEncoder};
 pub use error::{Error, Result};
 pub use index::{BuildOptions, HnswParams, Index, SearchMode};
-pub use select::{Demo, Query, Selector, Strategy};
+pub use select::{Demo, Method, Query, Selector, Strategy};
 pub mod backend;

@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::corpus::{Corpus, Example};
 use crate::encoder::{embed_all, Embedded, Encoder, Truncation};
 use crate::error::{Error, Result};
-use crate::index::{partial_dir, BuildOptions, Index, SourceInfo};
+use crate::index::{partial_dir, BuildOptions, Index, SearchMode, SourceInfo};
 use crate::progress::Progress;
-use crate::select::{select_batch, Selection, Selector};
+use crate::select::{select_batch, Method, Selection};
 
 /// Embeds `texts` (no checkpoint), reporting progress as the stage `"embedding"`.
 pub fn embed(encoder: &dyn Encoder, texts: &[&str], progress: &dyn Progress) -> Result<Embedded> {
@@ -30,17 +30,22 @@ pub struct Selected {
     pub truncated: Vec<Truncation>,
 }
 
-/// Chooses `k` demonstrations for each query with `selector`, embedding the
-/// queries first when the strategy needs vectors (then `encoder` must be
-/// given and be the index's). Queries run in parallel.
+/// Chooses `k` demonstrations for each query by `method` (searching as
+/// `mode` says), embedding the queries first when the strategy needs vectors
+/// (then `encoder` must be given and be the index's). The method is checked
+/// against the index before anything is embedded, and recorded, resolved,
+/// with each selection. Queries run in parallel.
 pub fn select(
     index: &Index,
-    selector: &dyn Selector,
+    method: &Method,
+    mode: SearchMode,
     queries: &[Example],
     k: usize,
     encoder: Option<&dyn Encoder>,
     progress: &dyn Progress,
 ) -> Result<Selected> {
+    let method = method.clone().resolve(k)?;
+    let selector = method.build(index, mode, k)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let (vectors, truncated) = if selector.needs_vector() {
         let encoder = encoder.ok_or_else(|| {
@@ -51,12 +56,13 @@ pub fn select(
     } else {
         (None, Vec::new())
     };
-    let demos = select_batch(index, selector, &texts, vectors.as_ref(), k)?;
+    let demos = select_batch(index, selector.as_ref(), &texts, vectors.as_ref(), k)?;
     let selections = queries
         .iter()
         .zip(demos)
         .map(|(query, demos)| Selection {
             query: query.clone(),
+            method: method.clone(),
             demos,
         })
         .collect();

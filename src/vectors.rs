@@ -40,14 +40,17 @@ impl Vectors {
         self.data.extend_from_slice(row);
     }
 
+    /// Entries per row.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -114,7 +114,7 @@ fn index_info_reports_the_manifest() {
         exemplar().args(["index", "info", "--json"]).arg(ncbi_index()),
     ))
     .remove(0);
-    assert_eq!(info["format_version"], 1);
+    assert_eq!(info["format_version"], 2);
     assert_eq!(info["model"]["id"], "sentence-transformers/all-MiniLM-L6-v2");
     assert_eq!(info["model"]["dimension"], 384);
     assert_eq!(info["model"]["pooling"], "mean");

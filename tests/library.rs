@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use exemplar::corpus::{self, Corpus, Format};
 use exemplar::pipeline::build_index;
 use exemplar::progress::Quiet;
-use exemplar::select::select_batch;
+use exemplar::select::{select_batch, Method};
 use exemplar::{BuildOptions, Encoder, Error, HashedEncoder, HnswParams, Index, Query, SearchMode, Strategy};
 
 mod common;
@@ -141,15 +141,20 @@ fn knn_demonstrations_skip_the_query_and_put_the_most_similar_last() {
     let (corpus, index, _) = devel();
     let own = corpus.sentences[3].text.as_str();
     let vector = vector_of(own);
-    let knn = Strategy::Knn.selector(SearchMode::Hnsw { ef: None }, 42);
-    let demos = knn.select(
-        index,
-        &Query {
-            text: own,
-            vector: Some(&vector),
-        },
-        8,
-    );
+    let knn = Method::new(Strategy::Knn)
+        .build(index, SearchMode::Hnsw { ef: None }, 8)
+        .unwrap();
+    let demos = knn
+        .select(
+            index,
+            &Query {
+                text: own,
+                vector: Some(&vector),
+                doc: None,
+            },
+            8,
+        )
+        .unwrap();
     assert_eq!(demos.len(), 8);
     assert!(
         demos.iter().all(|d| d.example.text != own),
@@ -186,11 +191,15 @@ fn random_demonstrations_are_reproducible_from_their_seed() {
     let query = Query {
         text: "fever",
         vector: None,
+        doc: None,
     };
     let draw = |seed| {
-        Strategy::Random
-            .selector(SearchMode::Exact, seed)
-            .select(index, &query, 6)
+        let method = Method {
+            seed,
+            ..Method::new(Strategy::Random)
+        };
+        let random = method.build(index, SearchMode::Exact, 6).unwrap();
+        random.select(index, &query, 6).unwrap()
     };
     let ids = |seed| -> Vec<String> { draw(seed).into_iter().map(|d| d.example.id).collect() };
     assert_eq!(ids(7), ids(7));
@@ -206,7 +215,9 @@ fn a_batch_selects_what_single_queries_select() {
     let vectors = exemplar::encoder::embed_all(&encoder(), &queries, None, |_| {})
         .unwrap()
         .vectors;
-    let knn = Strategy::Knn.selector(SearchMode::Hnsw { ef: None }, 42);
+    let knn = Method::new(Strategy::Knn)
+        .build(index, SearchMode::Hnsw { ef: None }, 4)
+        .unwrap();
     let batch = select_batch(index, knn.as_ref(), &queries, Some(&vectors), 4).unwrap();
     assert_eq!(batch.len(), queries.len());
     for (i, (text, demos)) in queries.iter().zip(&batch).enumerate() {
@@ -217,10 +228,12 @@ fn a_batch_selects_what_single_queries_select() {
                 index,
                 &Query {
                     text,
-                    vector: Some(&vector)
+                    vector: Some(&vector),
+                    doc: None,
                 },
                 4
-            ),
+            )
+            .unwrap(),
             "query {i}"
         );
     }

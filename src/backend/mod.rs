@@ -35,17 +35,24 @@ pub enum Input {
 /// Decoding parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
+    /// The model's name as the server knows it.
     pub model: String,
+    /// Sampling temperature.
     pub temperature: f32,
+    /// Most tokens the answer may have.
     pub max_tokens: usize,
+    /// Sequences at which generation stops.
     pub stop: Vec<String>,
+    /// Sampling seed; sent only when given.
     pub seed: Option<u64>,
 }
 
 /// A generation request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// The prompt or the chat messages.
     pub input: Input,
+    /// How the answer is decoded.
     pub params: Params,
 }
 
@@ -62,14 +69,18 @@ impl Request {
 /// Token counts reported by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Tokens of the prompt (0 when the server reported usage without them).
     pub prompt_tokens: u64,
+    /// Tokens generated (0 when the server reported usage without them).
     pub completion_tokens: u64,
 }
 
 /// A generated answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
+    /// The text of the first choice, as generated.
     pub text: String,
+    /// Token counts, when the server reported them.
     pub usage: Option<Usage>,
 }
 

@@ -63,6 +63,7 @@ pub struct OpenAiConfig {
     pub base_url: String,
     /// Sent as a bearer token; never logged or written anywhere.
     pub api_key: Option<String>,
+    /// Longest one attempt may take, from connecting to reading the answer.
     pub timeout: Duration,
     /// Further attempts after a failed one (connection errors, 429, 5xx).
     pub retries: u32,
@@ -71,6 +72,8 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
+    /// Settings for the server at `base_url` (a trailing `/` or `/v1` is dropped): no API key,
+    /// a 120 s timeout, 3 retries, the first after 500 ms.
     pub fn new(base_url: &str) -> Self {
         OpenAiConfig {
             base_url: base_url.trim_end_matches('/').trim_end_matches("/v1").to_string(),
@@ -95,6 +98,7 @@ struct Failure {
 }
 
 impl OpenAi {
+    /// A client with `config`; nothing is connected before the first request.
     pub fn new(config: OpenAiConfig) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))

@@ -7,8 +7,11 @@ use crate::index::kernel_name;
 /// The machine a report was measured on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
+    /// Threads the process may run at once (`available_parallelism`; 1 where unknown).
     pub cores: usize,
+    /// The CPU's model name; `None` where unknown (not Linux).
     pub cpu: Option<String>,
+    /// Operating system and architecture, e.g. `linux-x86_64`.
     pub os: String,
     /// Instruction set of the similarity kernels picked at run time.
     pub dot_kernel: &'static str,

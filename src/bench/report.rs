@@ -10,10 +10,15 @@ use super::machine::{peak_rss_kib, Machine};
 /// Everything one `exemplar bench` run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Version of exemplar that measured.
     pub exemplar_version: String,
+    /// Where it was measured.
     pub machine: Machine,
+    /// Neighbours per query (at most the size of a part is used).
     pub k: usize,
+    /// Seed of the synthetic vectors and of their graphs' insertion order.
     pub seed: u64,
+    /// One per index measured, in the order measured.
     pub parts: Vec<Part>,
     /// Peak resident memory of this process (VmHWM), in KiB; `None` where unknown.
     pub peak_rss_kib: Option<u64>,
@@ -26,30 +31,42 @@ pub struct Part {
     pub name: String,
     /// Folder under `--export` holding this part's vectors, when exported.
     pub exported: Option<String>,
+    /// Vectors in the index searched.
     pub vectors: usize,
+    /// Entries per vector.
     pub dim: usize,
+    /// Query vectors searched.
     pub queries: usize,
-    /// Synthetic only: the data's seed, clusters and spread.
+    /// Synthetic only: the data's seed.
     pub data_seed: Option<u64>,
+    /// Synthetic only: clusters the vectors are drawn around.
     pub clusters: Option<usize>,
+    /// Synthetic only: Gaussian spread of the vectors around their cluster centre.
     pub spread: Option<f32>,
-    /// Synthetic only: HNSW build parameters and speed.
+    /// HNSW links per node (a real index's from its manifest).
     pub m: Option<usize>,
+    /// HNSW candidate list length while building (a real index's from its manifest).
     pub ef_construction: Option<usize>,
+    /// Synthetic only: seconds the graph took to build (on all cores).
     pub build_seconds: Option<f64>,
+    /// Synthetic only: vectors inserted per second in that build.
     pub build_vectors_per_second: Option<f64>,
     /// Real index only: bytes of the files in its directory.
     pub index_bytes: Option<u64>,
     /// Real index only: sentences/s per batch size.
     pub encoding: Vec<Throughput>,
+    /// One row per walk and candidate list length (synthetic: `int8` rows, then `f32`).
     pub search: Vec<SearchRow>,
 }
 
 /// Encoding speed at one batch size.
 #[derive(Debug, Clone, Serialize)]
 pub struct Throughput {
+    /// Sentences per call to the encoder.
     pub batch: usize,
+    /// Sentences encoded at this batch size.
     pub sentences: usize,
+    /// Sentences per second of wall time, measured after one warm-up call.
     pub sentences_per_second: f64,
 }
 
@@ -59,10 +76,15 @@ pub struct SearchRow {
     /// What the graph walk reads: `int8` codes (then exact re-scoring, as
     /// `Index::search` does) or the full `f32` vectors.
     pub walk: &'static str,
+    /// Candidate list length (at least `k`).
     pub ef: usize,
+    /// Median latency of one query searched alone, in microseconds.
     pub p50_us: f64,
+    /// 99th percentile latency of one query searched alone, in microseconds.
     pub p99_us: f64,
+    /// Queries per second with all queries searched in parallel on every core.
     pub qps: f64,
+    /// Recall@k against exact search, from 0 to 1.
     pub recall: f64,
 }
 

@@ -19,6 +19,7 @@ const SPREAD: f32 = 0.6;
 pub struct Synthetic {
     /// Vectors in the index (the queries are drawn besides).
     pub vectors: usize,
+    /// Entries per vector (must be positive).
     pub dim: usize,
     /// Seed of the vectors and of the graph's insertion order.
     pub seed: u64,

@@ -21,6 +21,7 @@ use exemplar::encoder::{
 };
 use exemplar::index::SearchMode;
 use exemplar::names::Named;
+use exemplar::select::{Filters, Order, Params, Strategy};
 
 /// Few-shot biomedical NER with LLMs: k-NN demonstration retrieval.
 #[derive(Debug, Parser)]
@@ -111,6 +112,56 @@ impl SearchArgs {
         } else {
             SearchMode::Hnsw { ef: self.ef }
         }
+    }
+}
+
+/// Strategy parameters, filters and order (select and run).
+#[derive(Debug, Clone, Args)]
+struct MethodArgs {
+    /// A strategy parameter, NAME=VALUE (repeatable): mmr takes lambda (in [0, 1],
+    /// default 0.5) and candidates (at least k, default 4k and at least 64);
+    /// coverage takes candidates.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Keep only demonstrations with at least M entities.
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    min_entities: usize,
+    /// Leave out demonstrations from the query's own document (CoNLL -DOCSTART-, BRAT file, JSONL "doc").
+    #[arg(long)]
+    exclude_same_doc: bool,
+    /// Keep only demonstrations whose JSONL field FIELD is VALUE (repeatable; all must hold).
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    where_: Vec<String>,
+    /// Order of the demonstrations in the prompt.
+    #[arg(long, value_parser = choice::<Order>(), default_value = "similar-last")]
+    order: Order,
+    /// Seed of random choices (the random strategy and order).
+    #[arg(long, default_value_t = exemplar::select::DEFAULT_SEED)]
+    seed: u64,
+}
+
+impl MethodArgs {
+    fn params(&self) -> exemplar::Result<Params> {
+        Params::from_pairs(&self.params)
+    }
+
+    fn filters(&self) -> exemplar::Result<Filters> {
+        Ok(Filters {
+            min_entities: self.min_entities,
+            exclude_same_doc: self.exclude_same_doc,
+            where_: Filters::parse_where(&self.where_)?,
+        })
+    }
+
+    /// The method of one strategy.
+    fn method(&self, strategy: Strategy) -> exemplar::Result<exemplar::select::Method> {
+        Ok(exemplar::select::Method {
+            strategy,
+            params: self.params()?,
+            filters: self.filters()?,
+            order: self.order,
+            seed: self.seed,
+        })
     }
 }
 

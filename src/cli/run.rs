@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs};
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
 use exemplar::progress::bars;
@@ -37,9 +37,10 @@ pub struct RunArgs {
     k: usize,
     #[command(flatten)]
     search: SearchArgs,
-    /// Seed of random selection, of generation and of the bootstrap.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Parameters (each applies to the strategies that take it), filters,
+    /// order, and the seed (of random selection, generation and the bootstrap).
+    #[command(flatten)]
+    method: MethodArgs,
     /// Use only the first N test sentences.
     #[arg(long)]
     limit: Option<usize>,
@@ -112,7 +113,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &args.index,
         test,
         &test_label,
-        settings(&args),
+        settings(&args)?,
         &instructions(&args),
     )?;
     let unseen = experiment.unseen_types();
@@ -155,11 +156,14 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// The experiment's settings from the arguments.
-fn settings(args: &RunArgs) -> Settings {
-    Settings {
+fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
+    Ok(Settings {
         strategies: args.strategy.clone(),
+        params: args.method.params()?,
+        filters: args.method.filters()?,
+        order: args.method.order,
         k: args.k,
-        seed: args.seed,
+        seed: args.method.seed,
         search: args.search.mode(),
         format: args.prompt,
         api: args.api,
@@ -168,7 +172,7 @@ fn settings(args: &RunArgs) -> Settings {
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
-    }
+    })
 }
 
 fn instructions(args: &RunArgs) -> Instructions {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
+use super::{choice, print_json, print_line, report_truncation, CorpusArgs, MethodArgs, ModelArgs, SearchArgs};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
 use exemplar::error::Error;
@@ -38,11 +38,10 @@ pub struct SelectArgs {
     #[arg(long, value_parser = choice::<Strategy>(), default_value = "knn")]
     strategy: Strategy,
     #[command(flatten)]
+    method: MethodArgs,
+    #[command(flatten)]
     search: SearchArgs,
-    /// Seed of the random strategy.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// One JSON object per query line: {"query": {...}, "demos": [...]}.
+    /// One JSON object per query line: {"query": {...}, "method": {...}, "demos": [...]}.
     #[arg(long)]
     json: bool,
 }
@@ -68,9 +67,10 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         anyhow::bail!("--k must be at least 1");
     }
-    let mode = args.search.mode();
-    let selector = args.strategy.selector(mode, args.seed);
-    let encoder = match selector.needs_vector() {
+    let method = args.method.method(args.strategy)?.resolve(args.k)?;
+    // Checked against the index before the model is loaded.
+    method.build(&index, args.search.mode(), args.k)?;
+    let encoder = match args.strategy.needs_vector() {
         true => {
             let encoder = args.model.open()?;
             index.check_encoder(encoder.info(), &args.index)?;
@@ -82,7 +82,8 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
     let selected = select(
         &index,
-        selector.as_ref(),
+        &method,
+        args.search.mode(),
         &queries,
         args.k,
         encoder_ref,
@@ -96,7 +97,7 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         if args.json {
             print_json(selection)?;
         } else {
-            print_human(selection, selector.name())?;
+            print_human(selection)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -109,11 +110,18 @@ fn inline(example: &Example) -> String {
     })
 }
 
-fn print_human(selection: &Selection, strategy: &str) -> anyhow::Result<()> {
+fn print_human(selection: &Selection) -> anyhow::Result<()> {
     print_line(format_args!("query: {}", selection.query.text))?;
+    let method = &selection.method;
+    let params: Vec<String> = method.params.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let strategy = match params.is_empty() {
+        true => method.strategy.to_string(),
+        false => format!("{} {}", method.strategy, params.join(" ")),
+    };
     print_line(format_args!(
-        "{} demonstrations ({strategy}, most similar last):",
-        selection.demos.len()
+        "{} demonstrations ({strategy}, {}):",
+        selection.demos.len(),
+        method.order
     ))?;
     for (i, demo) in selection.demos.iter().enumerate() {
         let score = demo

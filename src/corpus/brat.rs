@@ -84,9 +84,9 @@ fn read_document(txt: &Path, doc_id: &str, options: &ReadOptions, corpus: &mut C
     let ann = txt.with_extension("ann");
     let spans = read_annotations(&ann, &chars, options.skip_invalid_spans, &mut corpus.warnings)?;
     for (n, (text, entities)) in split_sentences(&chars, spans).into_iter().enumerate() {
-        corpus
-            .sentences
-            .push(sentence(format!("{doc_id}:{}", n + 1), text, entities));
+        let mut sentence = sentence(format!("{doc_id}:{}", n + 1), text, entities);
+        sentence.doc = Some(doc_id.to_string());
+        corpus.sentences.push(sentence);
     }
     Ok(())
 }

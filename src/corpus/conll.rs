@@ -1,6 +1,7 @@
 //! CoNLL-style files: one `token<TAB>tag` line per token (more columns are
 //! allowed: the first is the token, the last the tag), a blank line between
-//! sentences, `-DOCSTART-` lines ignored. Tags are IOB2 or BIOES (`L-`/`U-`
+//! sentences; a `-DOCSTART-` line starts a document (sentences after the
+//! n-th belong to document `{file_name}#n`, those before any to none). Tags are IOB2 or BIOES (`L-`/`U-`
 //! accepted for `E-`/`S-`), or IOB1 when the user says so. Predicted tags can
 //! be read as seqeval reads them by default ([`read_repairing`]): models write
 //! `I-` after `O`, and refusing the file would score nothing.
@@ -33,6 +34,11 @@ fn read_tags(path: &Path, options: &ReadOptions, repair: bool) -> Result<(Corpus
         .enumerate()
         .map(|(i, l)| (i + 1, l.as_str()))
         .collect();
+    let doc_starts: Vec<usize> = numbered
+        .iter()
+        .filter(|(_, line)| is_doc_start(line))
+        .map(|&(n, _)| n)
+        .collect();
     let mut sentences = Vec::new();
     let mut repaired = 0;
     for block in numbered
@@ -46,7 +52,10 @@ fn read_tags(path: &Path, options: &ReadOptions, repair: bool) -> Result<(Corpus
         let id = format!("{name}:{}", sentences.len() + 1);
         let (entities, repairs) = decode(path, &rows, options.scheme, repair)?;
         repaired += repairs;
-        sentences.push(build_sentence(id, &rows, entities));
+        let mut sentence = build_sentence(id, &rows, entities);
+        let docs_before = doc_starts.partition_point(|&start| start < rows[0].line);
+        sentence.doc = (docs_before > 0).then(|| format!("{name}#{docs_before}"));
+        sentences.push(sentence);
     }
     let corpus = Corpus {
         sentences,
@@ -71,8 +80,11 @@ struct Tag<'a> {
 }
 
 fn is_separator(line: &str) -> bool {
-    let line = line.trim();
-    line.is_empty() || line.starts_with("-DOCSTART-")
+    line.trim().is_empty() || is_doc_start(line)
+}
+
+fn is_doc_start(line: &str) -> bool {
+    line.trim_start().starts_with("-DOCSTART-")
 }
 
 fn parse_row<'a>(path: &Path, line: usize, text: &'a str) -> Result<Row<'a>> {
@@ -180,6 +192,8 @@ fn build_sentence(id: String, rows: &[Row], entities: Decoded) -> Sentence {
         text,
         tokens,
         entities,
+        doc: None,
+        meta: Default::default(),
     }
 }
 
@@ -339,6 +353,16 @@ mod tests {
         let (_dir, path) = temp_file("train.tsv", b"a\tO\n\n\xc3(\tO\n");
         let message = read(&path, &ReadOptions::default()).unwrap_err().to_string();
         assert!(message.contains("train.tsv:3:"), "{message}");
+    }
+
+    #[test]
+    fn docstart_lines_number_the_documents() {
+        let content = "a\tO\n\n-DOCSTART- -X- O O\n\nb\tO\n\nc\tO\n-DOCSTART-\td\tO\n\nd\tO\n";
+        let corpus = read_str(content, TagScheme::Auto).unwrap();
+        let docs: Vec<Option<&str>> = corpus.sentences.iter().map(|s| s.doc.as_deref()).collect();
+        assert_eq!(docs, [None, Some("train.tsv#1"), Some("train.tsv#1"), Some("train.tsv#2")]);
+        let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["a", "b", "c", "d"]);
     }
 
     #[test]

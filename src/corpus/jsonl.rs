@@ -1,7 +1,11 @@
 //! JSON Lines: one object per non-empty line,
-//! `{"text": ..., "entities": [{"start", "end", "type"}], "id": ...}`, with
-//! character offsets into `text`. `entities` and `id` are optional, `label`
-//! is accepted for `type`.
+//! `{"text": ..., "entities": [{"start", "end", "type"}], "id": ..., "doc": ...}`,
+//! with character offsets into `text`. `entities`, `id` and `doc` (the
+//! sentence's document) are optional, `label` is accepted for `type`. Other
+//! top-level fields holding a string (`"source"`, `"split"`, ...) are kept as
+//! the sentence's metadata; fields of other kinds are ignored.
+
+use std::collections::BTreeMap;
 
 use std::path::Path;
 
@@ -18,6 +22,9 @@ struct Record {
     #[serde(default)]
     entities: Vec<Entity>,
     id: Option<serde_json::Value>,
+    doc: Option<serde_json::Value>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -78,12 +85,26 @@ fn to_sentence(
         }
         spans.push(span);
     }
-    let id = match record.id {
-        None => default_id,
-        Some(serde_json::Value::String(id)) => id,
-        Some(other) => other.to_string(),
-    };
-    Ok(sentence(id, record.text, spans))
+    let id = record.id.map_or(default_id, as_text);
+    let mut sentence = sentence(id, record.text, spans);
+    sentence.doc = record.doc.map(as_text);
+    sentence.meta = record
+        .rest
+        .into_iter()
+        .filter_map(|(field, value)| match value {
+            serde_json::Value::String(text) => Some((field, text)),
+            _ => None,
+        })
+        .collect();
+    Ok(sentence)
+}
+
+/// An id as text: a string as it is, a number (or anything else) as JSON.
+fn as_text(value: serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +136,22 @@ mod tests {
         let third = &corpus.sentences[2];
         assert_eq!(third.span_text(&third.entities[0]), "blocker");
         assert!(corpus.warnings.is_empty());
+    }
+
+    #[test]
+    fn keeps_the_document_and_string_metadata() {
+        let content = r#"{"text": "a", "doc": "pmid1", "source": "pubmed", "split": "train", "year": 2020}
+{"text": "b", "doc": 17, "id": "x"}
+"#;
+        let corpus = read_str(content).unwrap();
+        let [first, second] = &corpus.sentences[..] else {
+            panic!("{:?}", corpus.sentences)
+        };
+        assert_eq!(first.doc.as_deref(), Some("pmid1"));
+        let meta: Vec<(&str, &str)> = first.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(meta, [("source", "pubmed"), ("split", "train")]);
+        assert_eq!((second.doc.as_deref(), second.id.as_str()), (Some("17"), "x"));
+        assert!(second.meta.is_empty());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! (`{"text", "entities": [{"start", "end", "type"}]}`) and [`text`] (one
 //! sentence per line, no entities). Offsets are checked once, here: every
 //! span a reader returns lies inside its sentence and on token boundaries.
+//! Sentences also carry their document, when the format marks one, and (JSONL)
+//! metadata fields, which selection can filter on.
 
 pub mod brat;
 pub mod conll;
@@ -15,6 +17,7 @@ pub mod jsonl;
 pub mod text;
 mod tokenize;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -26,8 +29,11 @@ pub use tokenize::tokenize;
 /// A typed entity mention: characters `start..end` of its sentence's text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Span {
+    /// First character of the mention.
     pub start: usize,
+    /// One past its last character.
     pub end: usize,
+    /// The entity type (`type` in JSON).
     #[serde(rename = "type")]
     pub label: String,
 }
@@ -35,7 +41,9 @@ pub struct Span {
 /// A token: characters `start..end` of its sentence's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
+    /// First character of the token.
     pub start: usize,
+    /// One past its last character.
     pub end: usize,
 }
 
@@ -45,9 +53,19 @@ pub struct Sentence {
     /// Stable identifier: source file (relative to what was read) and position,
     /// e.g. `train.tsv:17` or `batch2/case_35.txt:3`.
     pub id: String,
+    /// The text (for CoNLL, the tokens joined by single spaces).
     pub text: String,
+    /// Its tokens in order; every entity starts and ends on a token boundary.
     pub tokens: Vec<Token>,
+    /// Its gold entities, in order of start.
     pub entities: Vec<Span>,
+    /// The document the sentence belongs to, when the corpus says: a CoNLL
+    /// `-DOCSTART-` block (`train.tsv#2`), a BRAT file, a JSONL `doc` field.
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// Other top-level string fields of a JSONL record (`source`, `split`, ...).
+    #[serde(default)]
+    pub meta: BTreeMap<String, String>,
 }
 
 impl Sentence {
@@ -90,18 +108,25 @@ pub(crate) fn check_type_name(label: &str) -> std::result::Result<(), String> {
 /// An entity with the text it covers, as printed in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {
+    /// First character of the mention.
     pub start: usize,
+    /// One past its last character.
     pub end: usize,
+    /// The entity type (`type` in JSON).
     #[serde(rename = "type")]
     pub label: String,
+    /// The characters `start..end` of the sentence.
     pub text: String,
 }
 
 /// A sentence as shown to users: id, text and entities with their text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
+    /// The sentence's id (see [`Sentence::id`]).
     pub id: String,
+    /// The sentence's text.
     pub text: String,
+    /// Its entities, with their text.
     pub entities: Vec<Entity>,
 }
 
@@ -154,6 +179,7 @@ crate::named! {
 /// Options shared by the readers.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
+    /// How CoNLL tags are read.
     pub scheme: TagScheme,
     /// BRAT: drop entities whose offsets do not fit the text (with a warning)
     /// instead of refusing the file.
@@ -164,14 +190,18 @@ pub struct ReadOptions {
 /// BRAT entity kept as its fragments, an IOB1 tag read leniently, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
+    /// Where: a file, or `file:line`.
     pub location: String,
+    /// What was noticed, and what was done about it.
     pub message: String,
 }
 
 /// The sentences of one or more files, in reading order, and what the readers noticed.
 #[derive(Debug, Clone, Default)]
 pub struct Corpus {
+    /// Every sentence read, in reading order.
     pub sentences: Vec<Sentence>,
+    /// What the readers accepted but noticed.
     pub warnings: Vec<Warning>,
 }
 

@@ -56,6 +56,8 @@ pub(crate) fn sentence(id: String, text: String, mut entities: Vec<Span>) -> Sen
         text,
         tokens,
         entities,
+        doc: None,
+        meta: Default::default(),
     }
 }
 

@@ -46,7 +46,9 @@ pub struct EncoderInfo {
     pub sha256: String,
     /// sha256 of `tokenizer.json`.
     pub tokenizer_sha256: String,
+    /// Entries per vector.
     pub dimension: usize,
+    /// How token vectors become the sentence vector.
     pub pooling: Pooling,
     /// Longest input in word pieces (special tokens included); longer sentences are truncated.
     pub max_length: usize,
@@ -64,7 +66,9 @@ pub struct Truncation {
 /// Vectors for a batch of sentences, in input order, plus what was truncated.
 #[derive(Debug, Clone, Default)]
 pub struct Embeddings {
+    /// One unit vector per sentence.
     pub vectors: Vec<Vec<f32>>,
+    /// The sentences cut to the model's maximum length.
     pub truncated: Vec<Truncation>,
 }
 

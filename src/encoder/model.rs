@@ -36,18 +36,27 @@ pub fn default_models_dir() -> PathBuf {
 /// Settings given on the command line that win over the directory's config.
 #[derive(Debug, Clone, Default)]
 pub struct ModelOverrides {
+    /// Pooling instead of the directory's.
     pub pooling: Option<Pooling>,
+    /// Maximum length in word pieces instead of the directory's.
     pub max_length: Option<usize>,
+    /// Model name instead of `exemplar.json`'s `id` or the directory's name.
     pub id: Option<String>,
 }
 
 /// The files of one model, read into memory, and what they say about it.
 pub struct ModelDir {
+    /// The directory.
     pub path: PathBuf,
+    /// `model.onnx`: the encoder's graph.
     pub onnx: Vec<u8>,
+    /// `tokenizer.json`.
     pub tokenizer: Vec<u8>,
+    /// `config.json`, or `{}` when there is none.
     pub config: Vec<u8>,
+    /// `special_tokens_map.json`, or `{}` when there is none.
     pub special_tokens_map: Vec<u8>,
+    /// `tokenizer_config.json`, or `{}` when there is none.
     pub tokenizer_config: Vec<u8>,
     /// Everything but the dimension, which only running the model tells.
     pub info: EncoderInfo,

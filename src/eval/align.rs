@@ -91,6 +91,8 @@ mod tests {
             text: text.into(),
             tokens: tokenize(text),
             entities,
+            doc: None,
+            meta: Default::default(),
         }
     }
 

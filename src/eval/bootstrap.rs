@@ -18,7 +18,9 @@ pub struct Interval {
     pub low: f64,
     /// 97.5th percentile of the resampled differences.
     pub high: f64,
+    /// Resamples drawn.
     pub samples: usize,
+    /// Seed of the resampling.
     pub seed: u64,
 }
 

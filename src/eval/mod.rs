@@ -31,14 +31,18 @@ pub use predictions::{predictions_format, read_predictions, Predictions};
 /// no gold entities), as seqeval reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Prf {
+    /// Correct predictions over all predictions.
     pub precision: f64,
+    /// Gold entities found over all gold entities.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
 }
 
 /// The figures for one entity type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeScore {
+    /// This type's precision, recall and F1 (inline in JSON).
     #[serde(flatten)]
     pub prf: Prf,
     /// Gold entities of this type.
@@ -62,14 +66,18 @@ pub struct Scores {
     /// occurs in the gold or the predictions (seqeval's "macro avg").
     #[serde(rename = "macro")]
     pub macro_avg: Prf,
+    /// The figures of each type, sorted by type.
     pub per_type: BTreeMap<String, TypeScore>,
 }
 
 /// Strict and relaxed scores of a set of predictions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// Same start, end and type.
     pub strict: Scores,
+    /// Same type, at least one character in common.
     pub relaxed: Scores,
+    /// Sentences scored.
     pub sentences: usize,
 }
 

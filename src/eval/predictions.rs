@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// Predicted sentences and what reading them took.
 #[derive(Debug, Clone)]
 pub struct Predictions {
+    /// The predicted sentences (their entities are the predictions) and the reader's warnings.
     pub corpus: Corpus,
     /// CoNLL `I-`/`E-` tags that continued no entity and were read as opening
     /// one (0 when `strict_tags`, under IOB1, and for other formats).

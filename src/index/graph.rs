@@ -54,7 +54,9 @@ pub struct Graph {
 /// A search hit: node and its similarity (inner product) to the query.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
+    /// The node: the example's position in the index (and its row of the vectors).
     pub node: u32,
+    /// Inner product with the query (cosine similarity: the vectors are unit length).
     pub similarity: f32,
 }
 
@@ -192,6 +194,7 @@ impl Graph {
             .map_or(0, |l| l.offsets.len().saturating_sub(1))
     }
 
+    /// Whether the graph has no nodes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -229,7 +232,7 @@ impl Graph {
     /// The `k` nodes most similar to `query`, best first, exploring `ef`
     /// candidates on the base layer (raised to `k` when smaller).
     pub fn search(&self, vectors: &Vectors, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
-        let mut hits = self.walk(&Exact { query, vectors }, k, ef);
+        let mut hits = self.walk(&Exact { query, vectors }, k, ef, |_| true);
         hits.sort_by(best_first);
         hits.truncate(k);
         hits
@@ -246,7 +249,23 @@ impl Graph {
         k: usize,
         ef: usize,
     ) -> Vec<Hit> {
-        let mut hits = self.walk(&Coarse { query, codes }, k, ef);
+        self.search_quantized_where(vectors, codes, query, k, ef, |_| true)
+    }
+
+    /// [`Graph::search_quantized`] returning only nodes `admit` accepts. The
+    /// walk still goes through the nodes it refuses (they lead to others), so
+    /// a selective filter costs more nodes scored, not fewer answers: `k` come
+    /// back whenever the graph reaches `k` admitted nodes.
+    pub fn search_quantized_where(
+        &self,
+        vectors: &Vectors,
+        codes: &Quantized,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        admit: impl Fn(u32) -> bool,
+    ) -> Vec<Hit> {
+        let mut hits = self.walk(&Coarse { query, codes }, k, ef, admit);
         let exact = Exact { query, vectors };
         for hit in &hits {
             exact.prefetch(hit.node);
@@ -261,7 +280,7 @@ impl Graph {
 
     /// Descends the upper layers greedily, then searches the base layer; the
     /// candidates found, unordered.
-    fn walk(&self, similarity: &impl Similarity, k: usize, ef: usize) -> Vec<Hit> {
+    fn walk(&self, similarity: &impl Similarity, k: usize, ef: usize, admit: impl Fn(u32) -> bool) -> Vec<Hit> {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
@@ -272,7 +291,7 @@ impl Graph {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             scratch.visited.start(self.len());
-            beam_search(&self.layers[0], nearest, ef.max(k), similarity, &mut scratch)
+            beam_search(&self.layers[0], nearest, ef.max(k), similarity, &admit, &mut scratch)
         })
     }
 }
@@ -295,19 +314,25 @@ fn greedy_descent(layer: &Layer, start: Hit, similarity: &impl Similarity) -> Hi
 }
 
 /// The base-layer search of HNSW: expand the best unexpanded candidate while
-/// it can still improve the `ef` best found so far. The unseen neighbours of a
-/// candidate are prefetched together before any is scored, so that their
-/// loads from memory overlap instead of queueing one behind another.
+/// it can still improve the `ef` best found so far. Only nodes `admit`
+/// accepts are found, but every node is a candidate to expand (as in
+/// hnswlib's filtered search). The unseen neighbours of a candidate are
+/// prefetched together before any is scored, so that their loads from memory
+/// overlap instead of queueing one behind another.
 fn beam_search(
     layer: &Layer,
     start: Hit,
     ef: usize,
     similarity: &impl Similarity,
+    admit: &impl Fn(u32) -> bool,
     scratch: &mut Scratch,
 ) -> Vec<Hit> {
     let Scratch { visited, fresh } = scratch;
     let mut candidates = BinaryHeap::from([Ranked(start)]);
-    let mut found = BinaryHeap::from([Reverse(Ranked(start))]);
+    let mut found = BinaryHeap::new();
+    if admit(start.node) {
+        found.push(Reverse(Ranked(start)));
+    }
     visited.insert(start.node);
     while let Some(Ranked(candidate)) = candidates.pop() {
         let worst = found.peek().map(|Reverse(Ranked(h))| *h);
@@ -326,9 +351,11 @@ fn beam_search(
             let worst = found.peek().map(|Reverse(Ranked(h))| *h);
             if found.len() < ef || worst.is_some_and(|w| best_first(&hit, &w) == Ordering::Less) {
                 candidates.push(Ranked(hit));
-                found.push(Reverse(Ranked(hit)));
-                if found.len() > ef {
-                    found.pop();
+                if admit(hit.node) {
+                    found.push(Reverse(Ranked(hit)));
+                    if found.len() > ef {
+                        found.pop();
+                    }
                 }
             }
         }
@@ -342,10 +369,21 @@ fn beam_search(
 
 /// The `k` rows most similar to `query` by exhaustive comparison, best first.
 pub fn exact_search(vectors: &Vectors, query: &[f32], k: usize) -> Vec<Hit> {
-    let mut hits: Vec<Hit> = (0..vectors.len())
-        .map(|i| Hit {
-            node: i as u32,
-            similarity: dot(query, vectors.row(i)),
+    exact_search_among(vectors, query, k, 0..vectors.len() as u32)
+}
+
+/// The `k` of `rows` most similar to `query` by exhaustive comparison, best first.
+pub fn exact_search_among(
+    vectors: &Vectors,
+    query: &[f32],
+    k: usize,
+    rows: impl IntoIterator<Item = u32>,
+) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = rows
+        .into_iter()
+        .map(|node| Hit {
+            node,
+            similarity: dot(query, vectors.row(node as usize)),
         })
         .collect();
     let k = k.min(hits.len());
@@ -398,6 +436,25 @@ mod tests {
                 .collect::<Vec<_>>(),
             nodes
         );
+    }
+
+    #[test]
+    fn a_filtered_walk_passes_through_refused_nodes() {
+        // On a line, the admitted nodes lie beyond refused ones: the walk
+        // must cross them to return k admitted nodes.
+        let vectors = points_on_circle(40);
+        let codes = Quantized::new(&vectors);
+        let graph = line_graph(40);
+        let query = vectors.row(5).to_vec();
+        let admit = |node: u32| node % 10 == 0;
+        let hits = graph.search_quantized_where(&vectors, &codes, &query, 3, 3, admit);
+        let nodes: Vec<u32> = hits.iter().map(|h| h.node).collect();
+        let expected: Vec<u32> = exact_search_among(&vectors, &query, 3, (0..40).filter(|&n| admit(n)))
+            .iter()
+            .map(|h| h.node)
+            .collect();
+        assert_eq!(nodes, expected);
+        assert_eq!(nodes.len(), 3);
     }
 
     #[test]

@@ -11,19 +11,25 @@ use crate::encoder::EncoderInfo;
 
 /// Version of the on-disk layout. Bump it whenever a file's encoding changes;
 /// opening an index of another version is refused, not guessed at.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: sentences carry their document and metadata.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The manifest of an index directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Layout version ([`FORMAT_VERSION`] when written); another is refused on opening.
     pub format_version: u32,
+    /// Version of exemplar that built the index.
     pub exemplar_version: String,
     /// Seconds since the Unix epoch at build time.
     pub created_unix: u64,
+    /// The encoder of the vectors; queries must be encoded by an equal one.
     pub model: EncoderInfo,
     /// Always `cosine`: inner product on L2-normalised vectors.
     pub metric: String,
+    /// How the graph was built and is searched.
     pub hnsw: HnswInfo,
+    /// What the examples were read from.
     pub corpus: CorpusInfo,
     /// Every data file of the index with its size and sha256.
     pub files: BTreeMap<String, FileInfo>,
@@ -32,8 +38,10 @@ pub struct Manifest {
 /// Build parameters plus what the build produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HnswInfo {
+    /// Build parameters (inline in JSON).
     #[serde(flatten)]
     pub params: HnswParams,
+    /// Layers of the built graph, the base layer included.
     pub layers: usize,
     /// Default `ef` used by searches of this index.
     pub ef_search: usize,
@@ -42,10 +50,13 @@ pub struct HnswInfo {
 /// Where the examples came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusInfo {
+    /// The files and directories read, in order.
     pub sources: Vec<SourceInfo>,
     /// sha256 of the stored examples (`examples.bin`): equal corpora, equal checksum.
     pub sha256: String,
+    /// Number of examples.
     pub sentences: usize,
+    /// Gold entities per type, sorted by type.
     pub entities_per_type: BTreeMap<String, usize>,
     /// Sentences longer than the model's maximum length, embedded truncated.
     pub truncated_sentences: usize,
@@ -54,7 +65,9 @@ pub struct CorpusInfo {
 /// One input file or directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceInfo {
+    /// The path as given to the build.
     pub path: String,
+    /// The format it was read in.
     pub format: Format,
     /// sha256 of the file's bytes (absent for a BRAT directory).
     pub sha256: Option<String>,
@@ -63,6 +76,8 @@ pub struct SourceInfo {
 /// Size and checksum of one file of the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
+    /// Size in bytes.
     pub bytes: u64,
+    /// sha256 of the contents, in hex.
     pub sha256: String,
 }

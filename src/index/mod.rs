@@ -26,7 +26,7 @@ use serde::Serialize;
 
 pub use crate::vectors::Vectors;
 pub use dot::{dot, kernel_name};
-pub use graph::{exact_search, Graph, Hit};
+pub use graph::{exact_search, exact_search_among, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
 pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
 pub use quantized::Quantized;
@@ -49,7 +49,10 @@ pub const DEFAULT_EF_SEARCH: usize = 64;
 #[non_exhaustive]
 pub enum SearchMode {
     /// Walk the HNSW graph with this candidate list length (`None`: the index's default).
-    Hnsw { ef: Option<usize> },
+    Hnsw {
+        /// Candidate list length; `None`: the index's `ef_search`.
+        ef: Option<usize>,
+    },
     /// Compare with every vector: slow, exact, for checking.
     Exact,
 }
@@ -288,22 +291,27 @@ impl Index {
         })
     }
 
+    /// What the index holds and how it was built.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The stored sentences: example i is node i of the graph and row i of the vectors.
     pub fn examples(&self) -> &[Sentence] {
         &self.examples
     }
 
+    /// The examples' unit vectors, one row each.
     pub fn vectors(&self) -> &Vectors {
         &self.vectors
     }
 
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.examples.len()
     }
 
+    /// Whether the index holds no examples.
     pub fn is_empty(&self) -> bool {
         self.examples.is_empty()
     }
@@ -318,6 +326,41 @@ impl Index {
             }
             SearchMode::Exact => exact_search(&self.vectors, query, k),
         }
+    }
+
+    /// [`Index::search`] among the examples `admit` accepts (rows): `k` are
+    /// returned whenever `k` are admitted and reachable. `admit` is consulted
+    /// during the search, not after it.
+    pub fn search_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        mode: SearchMode,
+        admit: impl Fn(usize) -> bool,
+    ) -> Vec<Hit> {
+        match mode {
+            SearchMode::Hnsw { ef } => {
+                let ef = ef.unwrap_or(self.manifest.hnsw.ef_search);
+                self.graph.search_quantized_where(
+                    &self.vectors,
+                    &self.codes,
+                    query,
+                    k,
+                    ef,
+                    |node| admit(node as usize),
+                )
+            }
+            SearchMode::Exact => {
+                let rows = (0..self.len()).filter(|&row| admit(row)).map(|row| row as u32);
+                exact_search_among(&self.vectors, query, k, rows)
+            }
+        }
+    }
+
+    /// The `k` of `rows` most similar to `query`, exhaustively, best first:
+    /// cheaper than walking the graph when few rows are admitted.
+    pub fn search_among(&self, query: &[f32], k: usize, rows: &[u32]) -> Vec<Hit> {
+        exact_search_among(&self.vectors, query, k, rows.iter().copied())
     }
 }
 
@@ -344,7 +387,7 @@ fn read_manifest(dir: &Path, manifest: Opened) -> Result<Manifest> {
         return Err(Error::IndexIncompatible {
             path: dir.to_path_buf(),
             reason: format!(
-                "index format version {}, this exemplar reads version {FORMAT_VERSION}; rebuild the index",
+                "index format version {}, this exemplar reads version {FORMAT_VERSION}; rebuild the index with `exemplar index build`",
                 found.map_or("missing".to_string(), |v| v.to_string())
             ),
         });

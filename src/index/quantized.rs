@@ -44,10 +44,12 @@ impl Quantized {
         (&self.codes[i * self.dim..(i + 1) * self.dim], self.scales[i])
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.scales.len()
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.scales.is_empty()
     }

@@ -105,6 +105,7 @@ use crate::index::Index;
 /// `None`) or a single type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Pass {
+    /// The type asked for; `None` asks for all types.
     pub label: Option<String>,
 }
 
@@ -128,9 +129,13 @@ impl Pass {
 /// built-in one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
+    /// Canonical type names, in the order prompts show them.
     pub types: Vec<String>,
+    /// The definition of each type that has one, by type name.
     pub definitions: BTreeMap<String, String>,
+    /// Annotation guidelines, for the `{guidelines}` placeholder.
     pub guidelines: Option<String>,
+    /// An instruction template replacing the format's built-in one.
     pub template: Option<String>,
 }
 
@@ -391,13 +396,16 @@ fn fill(text: &str, values: &[(&str, String)]) -> String {
 /// The backend sends these as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Message {
+    /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The message's text.
     pub content: String,
 }
 
 /// A rendered prompt for one pass over one query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
+    /// The instruction filled in from the template (the system message of a chat request).
     pub instruction: String,
     /// The demonstrations kept, in prompt order: (input, answer).
     pub shots: Vec<(String, String)>,

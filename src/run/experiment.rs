@@ -35,13 +35,26 @@ pub enum AnswerSource {
     /// None: each strategy's requests are written as OpenAI batch lines
     /// (`<out>/<strategy>/requests.jsonl`), keyed with `backend_id`, and the
     /// experiment stops there.
-    DryRun { backend_id: String },
+    DryRun {
+        /// The identity the requests are keyed with.
+        backend_id: String,
+    },
     /// An OpenAI batch output file answering the requests of a dry run made
     /// with the same `backend_id`.
-    Replay { file: PathBuf, backend_id: String },
+    Replay {
+        /// The batch output file.
+        file: PathBuf,
+        /// The identity the dry run keyed its requests with.
+        backend_id: String,
+    },
     /// An OpenAI-compatible server, its answers kept in (and reused from)
     /// the response cache file `cache`.
-    Server { config: OpenAiConfig, cache: PathBuf },
+    Server {
+        /// How to reach the server.
+        config: OpenAiConfig,
+        /// The response cache file (created when missing).
+        cache: PathBuf,
+    },
 }
 
 impl AnswerSource {
@@ -69,13 +82,26 @@ impl AnswerSource {
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// Generation starts: this many requests, answered from the cache or not.
-    Generating { requests: usize },
+    Generating {
+        /// Requests of all strategies together.
+        requests: usize,
+    },
     /// One request was answered (from any thread).
     Answered,
     /// Generation by the server ended, well or not: how the cache was used.
-    CacheUsed { stats: CacheStats, cache: &'a Path },
+    CacheUsed {
+        /// Answers taken from the cache and answers generated.
+        stats: CacheStats,
+        /// The response cache file.
+        cache: &'a Path,
+    },
     /// A dry run wrote `requests` batch request lines to `path`.
-    RequestsWritten { path: &'a Path, requests: usize },
+    RequestsWritten {
+        /// One strategy's `requests.jsonl`.
+        path: &'a Path,
+        /// Its lines: one per request of that strategy.
+        requests: usize,
+    },
 }
 
 /// One experiment: demonstrations from an index, queries from a test

@@ -27,7 +27,7 @@ use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
 use crate::prompt::{self, Context, Pass, PromptFormat};
-use crate::select::{select_batch, Strategy};
+use crate::select::{self, select_batch, Filters, Method, Order, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
@@ -36,7 +36,19 @@ pub use crate::backend::Api;
 /// written into `report.json` so that a result says how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
+    /// The strategies compared, in order; the first is compared with each other one.
     pub strategies: Vec<Strategy>,
+    /// Strategy parameters; each applies to every strategy that takes it
+    /// (see [`Settings::methods`] for the values used).
+    #[serde(default)]
+    pub params: select::Params,
+    /// Filters every strategy honours.
+    #[serde(default)]
+    pub filters: Filters,
+    /// Order of the demonstrations in the prompt.
+    #[serde(default)]
+    pub order: Order,
+    /// Demonstrations per query (at least 1).
     pub k: usize,
     /// Seed of random selection, of generation and of the bootstrap.
     pub seed: u64,
@@ -44,24 +56,62 @@ pub struct Settings {
     /// `ef` by the index's, so the report names the value used.
     #[serde(with = "search_setting")]
     pub search: SearchMode,
+    /// How demonstrations are rendered and answers read.
     pub format: PromptFormat,
+    /// Whether prompts go to the completion or the chat endpoint.
     pub api: Api,
     /// The LLM's name as the server knows it.
     pub model: String,
+    /// Sampling temperature.
     pub temperature: f32,
+    /// Most tokens an answer may have; reserved out of `context_tokens`.
     pub max_tokens: usize,
     /// The model's context length in tokens; prompts longer than this minus
     /// `max_tokens` lose their least similar demonstrations.
     pub context_tokens: usize,
+    /// Requests in flight at most (0 counts as 1).
     pub concurrency: usize,
 }
 
 impl Settings {
     /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
     pub fn needs_vectors(&self) -> bool {
+        self.strategies.iter().any(|s| s.needs_vector())
+    }
+
+    /// Each strategy's method, resolved: the parameters it takes (a
+    /// parameter no strategy takes is refused), the filters, the order, the seed.
+    pub fn methods(&self) -> Result<Vec<Method>> {
+        if let Some((name, _)) = self
+            .params
+            .iter()
+            .find(|(name, _)| !self.strategies.iter().any(|s| s.params().iter().any(|p| p.name == *name)))
+        {
+            let strategies: Vec<&str> = self.strategies.iter().map(|s| crate::names::Named::name(*s)).collect();
+            return Err(Error::InvalidInput(format!(
+                "no strategy of {} takes the parameter {name:?}",
+                strategies.join(", ")
+            )));
+        }
         self.strategies
             .iter()
-            .any(|s| s.selector(self.search, self.seed).needs_vector())
+            .map(|&strategy| {
+                let mut params = select::Params::default();
+                for (name, value) in self.params.iter() {
+                    if strategy.params().iter().any(|p| p.name == name) {
+                        params.set(name, value.clone())?;
+                    }
+                }
+                let method = Method {
+                    strategy,
+                    params,
+                    filters: self.filters.clone(),
+                    order: self.order,
+                    seed: self.seed,
+                };
+                method.resolve(self.k)
+            })
+            .collect()
     }
 
     /// Refuses settings no experiment can run with.
@@ -72,7 +122,7 @@ impl Settings {
         if self.strategies.is_empty() {
             return Err(Error::InvalidInput("no strategy to run".into()));
         }
-        Ok(())
+        self.methods().map(|_| ())
     }
 }
 
@@ -108,24 +158,40 @@ mod search_setting {
 /// One generation: which query, which pass, the request and (once made) the answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
+    /// Position of the query in the test corpus.
     pub query: usize,
+    /// The query sentence's id.
     pub query_id: String,
+    /// The type this pass asks for; `None` when one pass asks for all types.
     pub pass: Option<String>,
+    /// The request's key (see [`Request::key`]): cache key and batch `custom_id`.
     pub key: String,
+    /// Ids of the demonstrations kept in the prompt, in prompt order.
     pub demos: Vec<String>,
+    /// Demonstrations (the least similar) left out to fit the context.
     pub dropped_demos: usize,
+    /// What is sent to the model.
     pub request: Request,
+    /// The model's answer; `None` until it is generated.
     pub answer: Option<String>,
+    /// Spans read from the answer (empty until then).
     pub spans: Vec<Span>,
+    /// See [`prompt::Parsed::unparseable`].
     pub unparseable: usize,
+    /// See [`prompt::Parsed::unknown_types`].
     pub unknown_types: usize,
+    /// See [`prompt::Parsed::not_found`].
     pub not_found: usize,
 }
 
 /// The prompts of one strategy, before or after generation.
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The strategy that chose the demonstrations.
     pub strategy: Strategy,
+    /// How its demonstrations were chosen, resolved.
+    pub method: Method,
+    /// One per query and pass, in query order.
     pub exchanges: Vec<Exchange>,
 }
 
@@ -150,10 +216,10 @@ fn plan(
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
     settings
-        .strategies
-        .iter()
-        .map(|&strategy| {
-            let selector = strategy.selector(settings.search, settings.seed);
+        .methods()?
+        .into_iter()
+        .map(|method| {
+            let selector = method.build(index, settings.search, settings.k)?;
             let selections = select_batch(index, selector.as_ref(), &texts, vectors, settings.k)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
@@ -198,7 +264,11 @@ fn plan(
                     });
                 }
             }
-            Ok(Planned { strategy, exchanges })
+            Ok(Planned {
+                strategy: method.strategy,
+                method,
+                exchanges,
+            })
         })
         .collect()
 }
@@ -276,6 +346,9 @@ mod tests {
     fn settings(strategies: &[Strategy], k: usize) -> Settings {
         Settings {
             strategies: strategies.to_vec(),
+            params: select::Params::default(),
+            filters: Filters::default(),
+            order: Order::default(),
             k,
             seed: 42,
             search: SearchMode::Hnsw { ef: None },
@@ -290,10 +363,27 @@ mod tests {
     }
 
     #[test]
-    fn only_knn_needs_the_test_vectors() {
+    fn only_vector_strategies_need_the_test_vectors() {
         assert!(settings(&[Strategy::Knn, Strategy::Random], 4).needs_vectors());
-        assert!(settings(&[Strategy::Random, Strategy::Knn], 4).needs_vectors());
+        assert!(settings(&[Strategy::Random, Strategy::Mmr], 4).needs_vectors());
+        assert!(settings(&[Strategy::Coverage], 4).needs_vectors());
         assert!(!settings(&[Strategy::Random], 4).needs_vectors());
+    }
+
+    #[test]
+    fn a_parameter_applies_to_the_strategies_that_take_it() {
+        let mut both = settings(&[Strategy::Knn, Strategy::Mmr, Strategy::Coverage], 8);
+        both.params = select::Params::from_pairs(&["lambda=0.7", "candidates=32"]).unwrap();
+        let methods = both.methods().unwrap();
+        let json: Vec<String> = methods.iter().map(|m| serde_json::to_string(&m.params).unwrap()).collect();
+        assert_eq!(json, ["{}", r#"{"candidates":32,"lambda":0.7}"#, r#"{"candidates":32}"#]);
+        let mut unknown = settings(&[Strategy::Knn, Strategy::Random], 8);
+        unknown.params = select::Params::from_pairs(&["lambda=0.7"]).unwrap();
+        let error = unknown.check().unwrap_err();
+        assert!(error.to_string().contains("no strategy of knn, random takes the parameter \"lambda\""), "{error}");
+        let mut out_of_range = settings(&[Strategy::Mmr], 8);
+        out_of_range.params = select::Params::from_pairs(&["lambda=2"]).unwrap();
+        assert_eq!(out_of_range.check().unwrap_err().kind(), crate::error::ErrorKind::BadInput);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::corpus::{Sentence, Span};
 use crate::digest::sha256_hex;
 use crate::encoder::EncoderInfo;
 use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation};
-use crate::select::Strategy;
+use crate::select::{Method, Strategy};
 
 /// Bootstrap resamples for the difference intervals.
 const BOOTSTRAP_SAMPLES: usize = 1000;
@@ -20,8 +20,13 @@ const BOOTSTRAP_SAMPLES: usize = 1000;
 /// The results of one strategy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrategyResult {
+    /// The strategy.
     pub strategy: Strategy,
+    /// How its demonstrations were chosen: parameters, filters, order, seed.
+    pub method: Method,
+    /// Strict and relaxed scores on the test corpus.
     pub scores: Evaluation,
+    /// Requests made: one per query and pass.
     pub requests: usize,
     /// Answer lines or tags that could not be read.
     pub unparseable: usize,
@@ -36,8 +41,11 @@ pub struct StrategyResult {
 /// Strict micro F1 of `first` minus that of `second`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
+    /// The first strategy of the settings.
     pub first: Strategy,
+    /// The strategy compared with it.
     pub second: Strategy,
+    /// The difference and its bootstrap interval (inline in JSON).
     #[serde(flatten)]
     pub interval: Interval,
 }
@@ -45,7 +53,9 @@ pub struct Comparison {
 /// A file an experiment read, by path and content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
+    /// The path as given.
     pub path: String,
+    /// sha256 of the contents read, in hex.
     pub sha256: String,
 }
 
@@ -92,9 +102,12 @@ pub struct Provenance {
 /// Everything an experiment measured, and what it was made from: `report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExperimentReport {
+    /// What the results were made from (inline in JSON).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// One per strategy, in the order of the settings.
     pub strategies: Vec<StrategyResult>,
+    /// The first strategy against each other one.
     pub comparisons: Vec<Comparison>,
 }
 
@@ -108,6 +121,7 @@ impl ExperimentReport {
             .zip(&predicted)
             .map(|(p, spans)| StrategyResult {
                 strategy: p.strategy,
+                method: p.method.clone(),
                 scores: score(&gold_spans, spans),
                 requests: p.exchanges.len(),
                 unparseable: p.exchanges.iter().map(|e| e.unparseable).sum(),
@@ -198,6 +212,9 @@ mod tests {
             exemplar_version: "0.1.0".into(),
             settings: Settings {
                 strategies: vec![Strategy::Knn, Strategy::Random],
+                params: Default::default(),
+                filters: Default::default(),
+                order: Default::default(),
                 k: 8,
                 seed: 7,
                 search,
@@ -243,6 +260,9 @@ mod tests {
             report["settings"],
             json!({
                 "strategies": ["knn", "random"],
+                "params": {},
+                "filters": {"min_entities": 0, "exclude_same_doc": false, "where": {}},
+                "order": "similar-last",
                 "k": 8,
                 "seed": 7,
                 "search": {"mode": "hnsw", "ef": 64},

@@ -1,42 +1,26 @@
 //! KATE-style selection: the k nearest training sentences by cosine
-//! similarity, returned least similar first so the most similar stands right
-//! before the query in the prompt.
+//! similarity (the order puts the most similar right before the query).
 
-use super::{take_distinct, Demo, Query, Selector};
-use crate::index::{Index, SearchMode};
+use super::{Definition, Demo, Pool, Query, Rank};
+use crate::error::Result;
+use crate::index::SearchMode;
+
+pub(super) const DEFINITION: Definition = Definition {
+    params: &[],
+    needs_vector: true,
+    build: |_, _, setup| Ok(Box::new(Knn { mode: setup.mode })),
+};
 
 /// Nearest-neighbour selection over the index's graph (or exhaustively).
 #[derive(Debug, Clone, Copy)]
 pub struct Knn {
+    /// How the neighbours are searched.
     pub mode: SearchMode,
 }
 
-impl Selector for Knn {
-    fn name(&self) -> &'static str {
-        "knn"
-    }
-
-    fn needs_vector(&self) -> bool {
-        true
-    }
-
-    fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo> {
-        let Some(vector) = query.vector else {
-            return Vec::new();
-        };
-        // Ask for a few more than k: the query itself and duplicate texts are
-        // skipped. Widen the search until k are found or the index is exhausted.
-        let mut want = k + 8;
-        loop {
-            let hits = index.search(vector, want, self.mode);
-            let exhausted = hits.len() < want || want >= index.len();
-            let candidates = hits.iter().map(|h| (h.node as usize, Some(h.similarity)));
-            let mut demos = take_distinct(index, query.text, candidates, k);
-            if demos.len() == k || exhausted {
-                demos.reverse();
-                return demos;
-            }
-            want = (want * 2).min(index.len());
-        }
+impl Rank for Knn {
+    fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>> {
+        let vector = query.vector()?;
+        Ok(pool.demos(&pool.nearest(vector, k, self.mode)))
     }
 }

@@ -1,36 +1,61 @@
 //! Choosing demonstrations for a query sentence.
 //!
-//! A [`Selector`] turns a query (its text and, when the strategy needs it, its
-//! vector) into demonstrations in prompt order. Strategies live one per file:
-//! [`Knn`] (KATE-style nearest neighbours, most similar last) and [`Random`]
-//! (seeded). Every strategy skips the query's own sentence when the index
-//! holds it, so a corpus can be evaluated against itself, and never returns the
-//! same sentence text twice.
+//! A [`Strategy`] is defined in one place, its [`Definition`]: its parameters
+//! ([`ParamSpec`]: name, range, default, help), whether it needs the query's
+//! vector, and how it is built from an opened index (where it may derive the
+//! per-index state it needs). A [`Method`] is a strategy with its parameter
+//! values, [`Filters`], [`Order`] and seed: everything that determines the
+//! choice, recorded beside every [`Selection`] and in run reports.
+//! [`Method::build`] checks it against an index and gives a [`Selector`].
+//!
+//! Strategies live one per file: [`Knn`] (KATE-style nearest neighbours),
+//! [`Random`] (seeded), [`Mmr`] (maximal marginal relevance) and
+//! [`Coverage`] (entity types). Each implements [`Rank`]: the best k, best
+//! first, among the rows a [`Pool`] admits (the filters, applied during the
+//! search). Every strategy skips the query's own sentence when the index holds
+//! it, so a corpus can be evaluated against itself, and never returns the same
+//! sentence text twice.
 
+mod coverage;
+mod filter;
 mod knn;
+mod mmr;
+mod order;
+mod params;
 mod random;
 
-use std::collections::HashSet;
-
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use coverage::Coverage;
+pub use filter::{Candidate, Filter, Filters, Pool};
 pub use knn::Knn;
+pub use mmr::Mmr;
+pub use order::Order;
+pub use params::{Kind, ParamSpec, Params, Value};
 pub use random::Random;
 
 use crate::corpus::Example;
-use crate::error::Result;
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
 
 /// Default number of demonstrations (the paper's k).
 pub const DEFAULT_K: usize = 16;
 
+/// Default seed of random choices (the random strategy, the random order).
+pub const DEFAULT_SEED: u64 = 42;
+
 /// A chosen demonstration: the example and its similarity to the query
 /// (absent for strategies that do not compare vectors).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Demo {
+    /// The demonstration (inline in JSON).
     #[serde(flatten)]
     pub example: Example,
+    /// Cosine similarity to the query; `None` for strategies that compare no vectors.
     pub score: Option<f32>,
 }
 
@@ -40,6 +65,8 @@ pub struct Demo {
 pub struct Selection {
     /// The query sentence (with its gold entities when it came from a corpus).
     pub query: Example,
+    /// How the demonstrations were chosen, every parameter filled in.
+    pub method: Method,
     /// The demonstrations in prompt order.
     pub demos: Vec<Demo>,
 }
@@ -47,12 +74,25 @@ pub struct Selection {
 /// What a selector is given about the query.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
+    /// The query sentence.
     pub text: &'a str,
     /// The query's vector from the index's encoder; needed by [`Selector::needs_vector`] strategies.
     pub vector: Option<&'a [f32]>,
+    /// The query's document, for `exclude_same_doc`; when `None`, the
+    /// document of the indexed sentence with the same text, if any.
+    pub doc: Option<&'a str>,
 }
 
-/// A demonstration selection strategy.
+impl<'a> Query<'a> {
+    /// The query's vector, or an error for a strategy that needs it.
+    pub fn vector(&self) -> Result<&'a [f32]> {
+        self.vector.ok_or_else(|| {
+            Error::InvalidInput("this strategy needs the query's vector: embed it with the index's encoder".into())
+        })
+    }
+}
+
+/// A demonstration selection strategy, ready to use on one index.
 pub trait Selector: Send + Sync {
     /// Name used on the command line and in reports.
     fn name(&self) -> &'static str;
@@ -60,57 +100,186 @@ pub trait Selector: Send + Sync {
     /// Whether [`Selector::select`] needs the query's vector.
     fn needs_vector(&self) -> bool;
 
-    /// Up to `k` demonstrations from `index` for `query`, in prompt order.
-    fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo>;
+    /// Up to `k` demonstrations from `index` (the one the selector was built
+    /// for) for `query`, in prompt order; `k` when `k` pass the filters.
+    fn select(&self, index: &Index, query: &Query, k: usize) -> Result<Vec<Demo>>;
 }
+
+/// What each strategy implements: up to `k` demonstrations for `query`, best
+/// first, taken only from rows `pool` admits (search through the pool:
+/// [`Pool::nearest`], [`Pool::distinct`]). The order is arranged afterwards.
+pub trait Rank: Send + Sync {
+    fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>>;
+}
+
+/// What building a strategy may depend on besides the index and its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    /// How neighbours are found.
+    pub mode: SearchMode,
+    /// Seed of random choices.
+    pub seed: u64,
+}
+
+/// One strategy, defined once: its parameters, whether it needs the query
+/// vector, and how it is built from an opened index and resolved parameters
+/// (every parameter present and checked). A strategy needing per-index state
+/// derives or loads it in `build`, and fails there with a message naming
+/// what is missing (e.g. the command that makes it).
+pub struct Definition {
+    pub params: &'static [ParamSpec],
+    pub needs_vector: bool,
+    pub build: fn(&Index, &Params, &Setup) -> Result<Box<dyn Rank>>,
+}
+
+/// The candidate pool of the strategies that choose k of the N nearest.
+const CANDIDATES: ParamSpec = ParamSpec {
+    name: "candidates",
+    kind: Kind::Pool,
+    default: |k| Value::Count((4 * k).max(64) as u64),
+    help: "how many nearest sentences to choose from, at least k [default: 4k, at least 64]",
+};
 
 crate::named! {
     /// The selection strategies (more will come: not exhaustive).
     #[non_exhaustive]
     pub enum Strategy: "strategy" {
-        /// The k most similar training sentences, most similar last.
+        /// The k most similar training sentences.
         Knn => "knn",
         /// k training sentences drawn at random (seeded per query).
         Random => "random",
+        /// Maximal marginal relevance over the nearest candidates: similar to the query, unlike each other.
+        Mmr => "mmr",
+        /// Every entity type among the nearest candidates shown at least once, then the most similar.
+        Coverage => "coverage",
     }
 }
 
 impl Strategy {
-    /// The selector for this strategy.
-    pub fn selector(self, mode: SearchMode, seed: u64) -> Box<dyn Selector> {
+    /// The one definition of this strategy.
+    pub fn definition(self) -> &'static Definition {
         match self {
-            Strategy::Knn => Box::new(Knn { mode }),
-            Strategy::Random => Box::new(Random { seed }),
+            Strategy::Knn => &knn::DEFINITION,
+            Strategy::Random => &random::DEFINITION,
+            Strategy::Mmr => &mmr::DEFINITION,
+            Strategy::Coverage => &coverage::DEFINITION,
         }
+    }
+
+    /// The parameters this strategy takes.
+    pub fn params(self) -> &'static [ParamSpec] {
+        self.definition().params
+    }
+
+    /// Whether it needs the query's vector (then queries must be embedded).
+    pub fn needs_vector(self) -> bool {
+        self.definition().needs_vector
+    }
+
+    /// `given` checked and completed with the defaults for `k` demonstrations.
+    pub fn resolve(self, given: &Params, k: usize) -> Result<Params> {
+        params::resolve(crate::names::Named::name(self), self.params(), given, k)
     }
 }
 
-/// Keeps candidates (row, score) in order while skipping the query's own
-/// sentence and texts already taken; stops at `k`.
-fn take_distinct(
-    index: &Index,
-    query_text: &str,
-    candidates: impl IntoIterator<Item = (usize, Option<f32>)>,
-    k: usize,
-) -> Vec<Demo> {
-    let query_text = query_text.trim();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut demos = Vec::with_capacity(k);
-    for (row, score) in candidates {
-        if demos.len() == k {
-            break;
+/// How demonstrations are chosen: a strategy with its parameters, the
+/// filters, the order and the seed. Recorded with every selection, so that a
+/// result can be reproduced from its report alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    pub strategy: Strategy,
+    #[serde(default)]
+    pub params: Params,
+    #[serde(default)]
+    pub filters: Filters,
+    #[serde(default)]
+    pub order: Order,
+    pub seed: u64,
+}
+
+impl Method {
+    /// `strategy` with its defaults, no filter, most similar last.
+    pub fn new(strategy: Strategy) -> Method {
+        Method {
+            strategy,
+            params: Params::default(),
+            filters: Filters::default(),
+            order: Order::default(),
+            seed: DEFAULT_SEED,
         }
-        let sentence = &index.examples()[row];
-        let text = sentence.text.trim();
-        if text == query_text || !seen.insert(text) {
-            continue;
-        }
-        demos.push(Demo {
-            example: Example::from(sentence),
-            score,
-        });
     }
-    demos
+
+    /// The method with every parameter checked and given a value (defaults
+    /// for `k` demonstrations filled in).
+    pub fn resolve(mut self, k: usize) -> Result<Method> {
+        self.params = self.strategy.resolve(&self.params, k)?;
+        Ok(self)
+    }
+
+    /// A selector over `index`, for `k` demonstrations (the defaults of the
+    /// parameters depend on it). Refuses parameters out of range and filters
+    /// the index cannot satisfy.
+    pub fn build(&self, index: &Index, mode: SearchMode, k: usize) -> Result<Box<dyn Selector>> {
+        let params = self.strategy.resolve(&self.params, k)?;
+        let setup = Setup { mode, seed: self.seed };
+        let rank = (self.strategy.definition().build)(index, &params, &setup)?;
+        Ok(Box::new(Configured {
+            strategy: self.strategy,
+            rank,
+            filter: self.filters.compile(index)?,
+            order: self.order,
+            seed: self.seed,
+        }))
+    }
+}
+
+/// A strategy's ranking with the filters and the order around it.
+struct Configured {
+    strategy: Strategy,
+    rank: Box<dyn Rank>,
+    filter: Filter,
+    order: Order,
+    seed: u64,
+}
+
+impl Selector for Configured {
+    fn name(&self) -> &'static str {
+        crate::names::Named::name(self.strategy)
+    }
+
+    fn needs_vector(&self) -> bool {
+        self.strategy.needs_vector()
+    }
+
+    fn select(&self, index: &Index, query: &Query, k: usize) -> Result<Vec<Demo>> {
+        if self.needs_vector() && query.vector.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "strategy {} needs the query's vector",
+                self.name()
+            )));
+        }
+        if index.len() != self.filter.len() {
+            return Err(Error::InvalidInput(format!(
+                "this {} selector was built for an index of {} sentences, not {}",
+                self.name(),
+                self.filter.len(),
+                index.len()
+            )));
+        }
+        let pool = self.filter.pool(index, query.text, query.doc);
+        let mut demos = self.rank.rank(query, &pool, k)?;
+        self.order.arrange(&mut demos, self.seed, query.text);
+        Ok(demos)
+    }
+}
+
+/// A random generator for one query: seeded by `seed` and the query text, so
+/// a query gets the same draw whatever else is asked with it.
+fn query_rng(seed: u64, text: &str) -> ChaCha8Rng {
+    let digest = sha256_hex(text.as_bytes());
+    let text_seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
+    ChaCha8Rng::seed_from_u64(seed ^ text_seed)
 }
 
 /// Selects demonstrations for many queries in parallel. `vectors` holds the
@@ -124,20 +293,24 @@ pub fn select_batch(
     k: usize,
 ) -> Result<Vec<Vec<Demo>>> {
     if selector.needs_vector() && vectors.is_none_or(|v| v.len() != queries.len()) {
-        return Err(crate::error::Error::InvalidInput(format!(
+        return Err(Error::InvalidInput(format!(
             "strategy {} needs one vector per query",
             selector.name()
         )));
     }
-    Ok(queries
+    queries
         .par_iter()
         .enumerate()
         .map(|(i, text)| {
             let query = Query {
                 text,
                 vector: vectors.map(|v| v.row(i)),
+                doc: None,
             };
             selector.select(index, &query, k)
         })
-        .collect())
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,46 +3,43 @@
 //! in another order) gets the same demonstrations.
 
 use rand::seq::index::sample;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
-use super::{take_distinct, Demo, Query, Selector};
-use crate::digest::sha256_hex;
-use crate::index::Index;
+use super::filter::Candidate;
+use super::{query_rng, Definition, Demo, Pool, Query, Rank};
+use crate::error::Result;
+
+pub(super) const DEFINITION: Definition = Definition {
+    params: &[],
+    needs_vector: false,
+    build: |_, _, setup| Ok(Box::new(Random { seed: setup.seed })),
+};
 
 /// Seeded random selection.
 #[derive(Debug, Clone, Copy)]
 pub struct Random {
+    /// Seed of every draw, mixed with the query text's hash.
     pub seed: u64,
 }
 
-impl Random {
-    fn rng_for(&self, text: &str) -> ChaCha8Rng {
-        let digest = sha256_hex(text.as_bytes());
-        let text_seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
-        ChaCha8Rng::seed_from_u64(self.seed ^ text_seed)
-    }
-}
-
-impl Selector for Random {
-    fn name(&self) -> &'static str {
-        "random"
-    }
-
-    fn needs_vector(&self) -> bool {
-        false
-    }
-
-    fn select(&self, index: &Index, query: &Query, k: usize) -> Vec<Demo> {
-        // A random permutation prefix: enough rows to survive skipping the
-        // query itself and duplicate texts in all but degenerate corpora.
-        let n = index.len();
+impl Rank for Random {
+    fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>> {
+        // Draw from the rows the filters let through (all when none apply): a
+        // random permutation prefix, enough rows to survive skipping the query
+        // itself, duplicate texts and the query's document in all but
+        // degenerate corpora; else all of them.
+        let rows = pool.rows();
+        let n = rows.map_or(pool.index().len(), <[u32]>::len);
+        let row_at = |i: usize| rows.map_or(i, |rows| rows[i] as usize);
         let mut amount = (k + 8).min(n);
         loop {
-            let draw = sample(&mut self.rng_for(query.text), n, amount);
-            let demos = take_distinct(index, query.text, draw.into_iter().map(|row| (row, None)), k);
-            if demos.len() == k || amount == n {
-                return demos;
+            let draw = sample(&mut query_rng(self.seed, query.text), n, amount);
+            let candidates = draw.into_iter().map(|i| Candidate {
+                row: row_at(i),
+                score: None,
+            });
+            let chosen = pool.distinct(candidates, k);
+            if chosen.len() == k || amount == n {
+                return Ok(pool.demos(&chosen));
             }
             amount = n;
         }

@@ -1,6 +1,8 @@
 //! The JSON of `/v1/select`: the request, its validation into a [`Plan`], and
 //! carrying a plan out ([`Plan::run`], blocking: embedding and search).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
@@ -10,10 +12,8 @@ use crate::index::SearchMode;
 use crate::pipeline::select;
 use crate::progress::Quiet;
 use crate::prompt::{build, Context, PromptFormat};
-use crate::select::{Demo, Strategy, DEFAULT_K};
-
-/// The seed of the random strategy when a request gives none (as `exemplar select`).
-pub const DEFAULT_SEED: u64 = 42;
+use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
+pub use crate::select::DEFAULT_SEED;
 
 /// Largest HNSW candidate list a request may ask for.
 pub const MAX_EF: usize = 4096;
@@ -22,15 +22,31 @@ pub const MAX_EF: usize = 4096;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectRequest {
+    /// One query sentence (id `text` in the answer).
     pub text: Option<String>,
+    /// Several query sentences (ids `texts[0]`, `texts[1]`, ...), at most the server's batch limit.
     pub texts: Option<Vec<String>>,
     /// Demonstrations per query [default: 16, at most 256].
     pub k: Option<usize>,
-    /// `knn` (default) or `random`.
+    /// The strategy [default: `knn`]: a name `exemplar select --strategy` takes.
     pub strategy: Option<Strategy>,
+    /// The strategy's parameters, e.g. `{"lambda": 0.7, "candidates": 64}`.
+    pub params: Option<Params>,
+    /// Keep only demonstrations with at least this many entities.
+    #[serde(default)]
+    pub min_entities: usize,
+    /// Leave out demonstrations of the query's own document (known when the
+    /// query is a sentence of the index).
+    #[serde(default)]
+    pub exclude_same_doc: bool,
+    /// Keep only demonstrations whose metadata fields have these values.
+    #[serde(default, rename = "where")]
+    pub where_: BTreeMap<String, String>,
+    /// `similar-last` (default), `similar-first` or `random`.
+    pub order: Option<Order>,
     /// The index's name; may be left out when one index is served.
     pub index: Option<String>,
-    /// Seed of the random strategy [default: 42].
+    /// Seed of random choices [default: 42].
     pub seed: Option<u64>,
     /// Exhaustive search instead of HNSW.
     #[serde(default)]
@@ -45,12 +61,14 @@ pub struct SelectRequest {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptRequest {
+    /// The format to render prompts in.
     pub format: PromptFormat,
 }
 
 /// The answer of `POST /v1/select`: one result per query, in request order.
 #[derive(Debug, Serialize)]
 pub struct SelectResponse {
+    /// One per query, in request order.
     pub results: Vec<Selection>,
 }
 
@@ -58,8 +76,10 @@ pub struct SelectResponse {
 /// rendered prompts when asked for.
 #[derive(Debug, Serialize)]
 pub struct Selection {
+    /// The query and its demonstrations (inline in JSON).
     #[serde(flatten)]
     pub selection: crate::select::Selection,
+    /// The completion text of each pass, when the request asked for prompts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompts: Option<Vec<RenderedPrompt>>,
 }
@@ -67,20 +87,27 @@ pub struct Selection {
 /// The completion text of one pass: all types (`type` null) or one type.
 #[derive(Debug, Serialize)]
 pub struct RenderedPrompt {
+    /// The pass's type (`type` in JSON); `None` when the pass asks for all types.
     #[serde(rename = "type")]
     pub label: Option<String>,
+    /// The prompt as one completion text (see [`crate::prompt::Prompt::completion_text`]).
     pub text: String,
 }
 
 /// A validated request.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The query sentences, none blank, with the ids the answer gives them.
     pub queries: Vec<Example>,
+    /// The index asked for; `None` when the request named none.
     pub index: Option<String>,
+    /// Demonstrations per query, 1 to [`MAX_K`].
     pub k: usize,
-    pub strategy: Strategy,
+    /// How demonstrations are chosen, its parameters resolved.
+    pub method: Method,
+    /// Exact search, or HNSW with the request's `ef` (`None`: the index's default).
     pub mode: SearchMode,
-    pub seed: u64,
+    /// The format to render prompts in, when asked for.
     pub prompt: Option<PromptFormat>,
 }
 
@@ -107,13 +134,23 @@ impl SelectRequest {
             (true, _) => SearchMode::Exact,
             (false, ef) => SearchMode::Hnsw { ef },
         };
+        let method = Method {
+            strategy: self.strategy.unwrap_or(Strategy::Knn),
+            params: self.params.unwrap_or_default(),
+            filters: Filters {
+                min_entities: self.min_entities,
+                exclude_same_doc: self.exclude_same_doc,
+                where_: self.where_,
+            },
+            order: self.order.unwrap_or_default(),
+            seed: self.seed.unwrap_or(DEFAULT_SEED),
+        };
         Ok(Plan {
             queries: non_blank(queries(self.text, self.texts, limits.max_batch)?)?,
             index: self.index,
             k,
-            strategy: self.strategy.unwrap_or(Strategy::Knn),
+            method: method.resolve(k)?,
             mode,
-            seed: self.seed.unwrap_or(DEFAULT_SEED),
             prompt: self.prompt.map(|p| p.format),
         })
     }
@@ -170,16 +207,16 @@ impl Plan {
         encoder: &dyn Encoder,
         metrics: &Metrics,
     ) -> Result<Vec<Selection>, ApiError> {
-        let selector = self.strategy.selector(self.mode, self.seed);
         let selected = select(
             &served.index,
-            selector.as_ref(),
+            &self.method,
+            self.mode,
             &self.queries,
             self.k,
             Some(encoder),
             &Quiet,
         )?;
-        if selector.needs_vector() {
+        if self.method.strategy.needs_vector() {
             metrics.add_encoded(self.queries.len());
         }
         let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
@@ -230,9 +267,10 @@ mod tests {
     fn defaults_follow_exemplar_select() {
         let plan = plan(r#"{"text": "BRCA1 mutations"}"#).unwrap();
         assert_eq!(plan.k, DEFAULT_K);
-        assert_eq!(plan.strategy, Strategy::Knn);
+        assert_eq!(plan.method.strategy, Strategy::Knn);
         assert_eq!(plan.mode, SearchMode::Hnsw { ef: None });
-        assert_eq!(plan.seed, DEFAULT_SEED);
+        assert_eq!(plan.method.seed, DEFAULT_SEED);
+        assert_eq!(plan.method.order, Order::SimilarLast);
         assert_eq!(plan.queries[0].id, "text");
         assert!(plan.prompt.is_none());
     }
@@ -246,10 +284,40 @@ mod tests {
         .unwrap();
         let ids: Vec<&str> = plan.queries.iter().map(|q| q.id.as_str()).collect();
         assert_eq!(ids, ["texts[0]", "texts[1]"]);
-        assert_eq!((plan.k, plan.strategy, plan.seed), (3, Strategy::Random, 7));
+        assert_eq!((plan.k, plan.method.strategy, plan.method.seed), (3, Strategy::Random, 7));
         assert_eq!(plan.mode, SearchMode::Exact);
         assert_eq!(plan.index.as_deref(), Some("ncbi"));
         assert_eq!(plan.prompt, Some(PromptFormat::GptNer));
+    }
+
+    #[test]
+    fn parameters_filters_and_order_are_read() {
+        let plan = plan(
+            r#"{"text": "a", "k": 4, "strategy": "mmr", "params": {"lambda": 0.25}, "min_entities": 1,
+                "exclude_same_doc": true, "where": {"split": "train"}, "order": "similar-first"}"#,
+        )
+        .unwrap();
+        let method = serde_json::to_value(&plan.method).unwrap();
+        assert_eq!(method["params"], serde_json::json!({"lambda": 0.25, "candidates": 64}));
+        assert_eq!(
+            method["filters"],
+            serde_json::json!({"min_entities": 1, "exclude_same_doc": true, "where": {"split": "train"}})
+        );
+        assert_eq!(method["order"], "similar-first");
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_naming_them() {
+        for (body, needle) in [
+            (r#"{"text": "a", "strategy": "mmr", "params": {"lambda": 1.5}}"#, "parameter lambda: 1.5"),
+            (r#"{"text": "a", "strategy": "mmr", "k": 8, "params": {"candidates": 4}}"#, "parameter candidates"),
+            (r#"{"text": "a", "params": {"lambda": 0.5}}"#, "strategy knn has no parameter \"lambda\""),
+            (r#"{"text": "a", "order": "shuffled"}"#, "unknown order \"shuffled\""),
+        ] {
+            let error = plan(body).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(error.to_string().contains(needle), "{body}: {error}");
+        }
     }
 
     #[test]

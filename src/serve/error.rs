@@ -36,6 +36,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -90,6 +90,7 @@ impl Metrics {
         *errors.entry(kind).or_default() += 1;
     }
 
+    /// Counts query sentences embedded (`exemplar_sentences_encoded_total`).
     pub fn add_encoded(&self, sentences: usize) {
         self.sentences_encoded
             .fetch_add(sentences as u64, Ordering::Relaxed);

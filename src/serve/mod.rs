@@ -115,13 +115,16 @@ impl Default for Limits {
 /// An index served under a name (its directory's name).
 #[derive(Debug)]
 pub struct ServedIndex {
+    /// The name requests choose it by.
     pub name: String,
+    /// The opened index.
     pub index: Index,
     /// The entity types of its corpus, for prompts.
     pub types: Vec<String>,
 }
 
 impl ServedIndex {
+    /// Serves `index` under `name`, with the entity types of its corpus.
     pub fn new(name: impl Into<String>, index: Index) -> Self {
         let types = crate::prompt::entity_types(&index);
         ServedIndex {

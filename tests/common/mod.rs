@@ -169,7 +169,7 @@ pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
     let future = copy("future", &|dir| {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).unwrap().replacen(
-            "\"format_version\": 1",
+            "\"format_version\": 2",
             "\"format_version\": 99",
             1,
         );
@@ -179,7 +179,7 @@ pub fn damaged_copies(index: &Path) -> Vec<(PathBuf, Vec<&'static str>)> {
         (truncated, vec!["damaged", "vectors.f32", "truncated"]),
         (altered, vec!["damaged", "graph.bin", "checksum"]),
         (missing, vec!["damaged", "examples.bin"]),
-        (future, vec!["cannot be used", "format version 99"]),
+        (future, vec!["cannot be used", "format version 99", "exemplar index build"]),
     ]
 }
 

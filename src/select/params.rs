@@ -1,0 +1,256 @@
+//! Strategy parameters: each strategy declares its own ([`ParamSpec`]: name,
+//! kind and range, default, help), and values given on the command line
+//! (`--param lambda=0.7`), in JSON (`"params": {"lambda": 0.7}`) or by the
+//! library are checked against that declaration in one place
+//! ([`resolve`]), which also fills in the defaults so that a report can name
+//! every value used.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A parameter's value: a number or a name. The command line gives text,
+/// which [`resolve`] reads as the parameter's kind requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// A whole number.
+    Count(u64),
+    /// A real number.
+    Real(f64),
+    /// A name, or a number still in text form.
+    Text(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Count(n) => write!(f, "{n}"),
+            Value::Real(x) => write!(f, "{x}"),
+            Value::Text(text) => write!(f, "{text:?}"),
+        }
+    }
+}
+
+/// What values a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A real number in `min..=max`.
+    Real { min: f64, max: f64 },
+    /// A whole number, at least `k` (the number of demonstrations asked for):
+    /// the size of a candidate pool to choose k from.
+    Pool,
+    /// One of these names.
+    Choice(&'static [&'static str]),
+}
+
+/// One parameter of a strategy.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The value when none is given, for `k` demonstrations.
+    pub default: fn(k: usize) -> Value,
+    /// One line for `--help` and messages, the default included.
+    pub help: &'static str,
+}
+
+/// Parameter values by name: as given (some may be missing) or, after
+/// [`resolve`], one checked value for every parameter of the strategy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Params(BTreeMap<String, Value>);
+
+impl Params {
+    /// Reads `NAME=VALUE` pairs (the command line's `--param`); a name given
+    /// twice is refused.
+    pub fn from_pairs<S: AsRef<str>>(pairs: &[S]) -> Result<Params> {
+        let mut params = Params::default();
+        for pair in pairs {
+            let pair = pair.as_ref();
+            let (name, value) = pair.split_once('=').ok_or_else(|| {
+                Error::InvalidInput(format!("parameter {pair:?}: expected NAME=VALUE"))
+            })?;
+            params.set(name.trim(), Value::Text(value.trim().to_string()))?;
+        }
+        Ok(params)
+    }
+
+    /// Sets `name`; refuses a name already set.
+    pub fn set(&mut self, name: &str, value: Value) -> Result<()> {
+        if self.0.insert(name.to_string(), value).is_some() {
+            return Err(Error::InvalidInput(format!("parameter {name} given twice")));
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(name, value)| (name.as_str(), value))
+    }
+
+    fn get(&self, name: &str) -> Result<&Value> {
+        self.0.get(name).ok_or_else(|| {
+            Error::Internal(format!("parameter {name} was not resolved before use"))
+        })
+    }
+
+    /// A resolved real parameter.
+    pub fn real(&self, name: &str) -> Result<f64> {
+        match self.get(name)? {
+            Value::Real(x) => Ok(*x),
+            other => Err(Error::Internal(format!("parameter {name} is {other}, not a real number"))),
+        }
+    }
+
+    /// A resolved whole-number parameter.
+    pub fn count(&self, name: &str) -> Result<usize> {
+        match self.get(name)? {
+            Value::Count(n) => Ok(*n as usize),
+            other => Err(Error::Internal(format!("parameter {name} is {other}, not a count"))),
+        }
+    }
+
+    /// A resolved choice parameter.
+    pub fn choice(&self, name: &str) -> Result<&str> {
+        match self.get(name)? {
+            Value::Text(text) => Ok(text),
+            other => Err(Error::Internal(format!("parameter {name} is {other}, not a name"))),
+        }
+    }
+}
+
+/// Checks `given` against `specs` (the parameters of `strategy`) for `k`
+/// demonstrations and fills in the defaults: every parameter of the
+/// strategy, each with a checked value of its kind. An unknown name or a
+/// value out of range is [`Error::InvalidInput`] naming it.
+pub fn resolve(strategy: &str, specs: &[ParamSpec], given: &Params, k: usize) -> Result<Params> {
+    if let Some((unknown, _)) = given.iter().find(|(name, _)| !specs.iter().any(|s| s.name == *name)) {
+        let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        let expected = match known.is_empty() {
+            true => "it takes none".to_string(),
+            false => format!("it takes {}", known.join(", ")),
+        };
+        return Err(Error::InvalidInput(format!(
+            "strategy {strategy} has no parameter {unknown:?}: {expected}"
+        )));
+    }
+    let mut resolved = Params::default();
+    for spec in specs {
+        let value = given.0.get(spec.name).cloned().unwrap_or_else(|| (spec.default)(k));
+        let checked = check(spec, value, k)
+            .map_err(|problem| Error::InvalidInput(format!("strategy {strategy}, parameter {}: {problem}", spec.name)))?;
+        resolved.0.insert(spec.name.to_string(), checked);
+    }
+    Ok(resolved)
+}
+
+/// The value as its kind stores it, or why it is not one.
+fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value, String> {
+    let shown = value.to_string();
+    match spec.kind {
+        Kind::Real { min, max } => {
+            let x = match value {
+                Value::Count(n) => n as f64,
+                Value::Real(x) => x,
+                Value::Text(text) => text.parse().map_err(|_| format!("{shown} is not a number"))?,
+            };
+            if !(min..=max).contains(&x) {
+                return Err(format!("{shown} is outside [{min}, {max}]"));
+            }
+            Ok(Value::Real(x))
+        }
+        Kind::Pool => {
+            let n = match value {
+                Value::Count(n) => n,
+                Value::Text(text) => text
+                    .parse()
+                    .map_err(|_| format!("{shown} is not a whole number"))?,
+                Value::Real(_) => return Err(format!("{shown} is not a whole number")),
+            };
+            if (n as usize) < k {
+                return Err(format!("{n} candidates cannot give k = {k} demonstrations"));
+            }
+            Ok(Value::Count(n))
+        }
+        Kind::Choice(names) => match value {
+            Value::Text(text) if names.contains(&text.as_str()) => Ok(Value::Text(text)),
+            _ => Err(format!("{shown} is not one of {}", names.join(", "))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPECS: &[ParamSpec] = &[
+        ParamSpec {
+            name: "lambda",
+            kind: Kind::Real { min: 0.0, max: 1.0 },
+            default: |_| Value::Real(0.5),
+            help: "trade-off",
+        },
+        ParamSpec {
+            name: "candidates",
+            kind: Kind::Pool,
+            default: |k| Value::Count((4 * k).max(64) as u64),
+            help: "pool",
+        },
+        ParamSpec {
+            name: "fusion",
+            kind: Kind::Choice(&["rrf", "weighted"]),
+            default: |_| Value::Text("rrf".into()),
+            help: "how",
+        },
+    ];
+
+    fn resolved(pairs: &[&str], k: usize) -> Result<Params> {
+        resolve("mmr", SPECS, &Params::from_pairs(pairs)?, k)
+    }
+
+    #[test]
+    fn defaults_are_filled_in_and_text_is_read_as_the_kind() {
+        let params = resolved(&["lambda=1"], 8).unwrap();
+        assert_eq!(params.real("lambda").unwrap(), 1.0);
+        assert_eq!(params.count("candidates").unwrap(), 64);
+        assert_eq!(params.choice("fusion").unwrap(), "rrf");
+        assert_eq!(resolved(&[], 32).unwrap().count("candidates").unwrap(), 128);
+        let given = resolved(&["candidates = 10", "fusion=weighted"], 10).unwrap();
+        assert_eq!(given.count("candidates").unwrap(), 10);
+        assert_eq!(given.choice("fusion").unwrap(), "weighted");
+    }
+
+    #[test]
+    fn json_numbers_are_accepted_and_resolution_is_idempotent() {
+        let given: Params = serde_json::from_str(r#"{"lambda": 0.25, "candidates": 16}"#).unwrap();
+        let once = resolve("mmr", SPECS, &given, 8).unwrap();
+        assert_eq!(resolve("mmr", SPECS, &once, 8).unwrap(), once);
+        let json = serde_json::to_string(&once).unwrap();
+        assert_eq!(json, r#"{"candidates":16,"fusion":"rrf","lambda":0.25}"#);
+    }
+
+    #[test]
+    fn bad_values_name_the_parameter() {
+        let error = |pairs: &[&str], k| resolved(pairs, k).unwrap_err().to_string();
+        assert!(error(&["lambda=1.5"], 8).contains("parameter lambda: 1.5"), "{}", error(&["lambda=1.5"], 8));
+        assert!(error(&["lambda=-0.1"], 8).contains("outside [0, 1]"));
+        assert!(error(&["lambda=high"], 8).contains("\"high\" is not a number"));
+        assert!(error(&["candidates=4"], 8).contains("4 candidates cannot give k = 8"));
+        assert!(error(&["candidates=2.5"], 1).contains("not a whole number"));
+        assert!(error(&["fusion=max"], 8).contains("not one of rrf, weighted"));
+        assert!(error(&["alpha=1"], 8).contains("no parameter \"alpha\": it takes lambda, candidates, fusion"));
+        assert!(error(&["lambda"], 8).contains("expected NAME=VALUE"));
+        assert!(error(&["lambda=1", "lambda=0"], 8).contains("given twice"));
+        let none = resolve("knn", &[], &Params::from_pairs(&["lambda=1"]).unwrap(), 8);
+        assert!(none.unwrap_err().to_string().contains("it takes none"));
+        let kind = resolved(&["lambda=2"], 8).unwrap_err().kind();
+        assert_eq!(kind, crate::error::ErrorKind::BadInput);
+    }
+}
