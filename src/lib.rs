@@ -11,6 +11,7 @@
 //! - [`corpus`]: CoNLL/IOB, BRAT standoff, JSONL and plain-text readers into [`Sentence`]s;
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
+//! - [`lexical`]: biomedical tokens and BM25 over an index's sentences;
 //! - [`select`]: strategies (k-NN, random, MMR, type coverage), their parameters, filters and order; the [`Selector`] trait;
 //! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
 //! - [`backend`]: generation backends (OpenAI-compatible servers), the answer cache, batch replay;
@@ -67,6 +68,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod lexical;
 pub mod names;
 pub mod pipeline;
 pub mod progress;

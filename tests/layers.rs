@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["corpus"],
     &["encoder"],
     &["index"],
+    &["lexical"],
     &["select"],
     &["pipeline"],
     &["prompt"],

@@ -23,7 +23,10 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     // Folded before splitting: lowercasing can turn one letter into a letter
     // and a combining mark (`İ` → `i̇`), which must then separate like any mark.
-    for piece in text.to_lowercase().split(|c: char| !(c.is_alphanumeric() || is_hyphen(c))) {
+    for piece in text
+        .to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || is_hyphen(c)))
+    {
         push_piece(piece, &mut tokens);
     }
     tokens
@@ -39,7 +42,10 @@ fn push_piece(piece: &str, tokens: &mut Vec<String>) {
     if piece.is_empty() {
         return;
     }
-    let folded: String = piece.chars().map(|c| if is_hyphen(c) { '-' } else { c }).collect();
+    let folded: String = piece
+        .chars()
+        .map(|c| if is_hyphen(c) { '-' } else { c })
+        .collect();
     if !folded.contains('-') {
         tokens.push(folded);
         return;
@@ -66,7 +72,16 @@ mod tests {
     fn splits_at_punctuation_and_folds_case() {
         assert_eq!(
             tokenize("Ataxia-telangiectasia (A-T) is rare."),
-            ["ataxia-telangiectasia", "ataxia", "telangiectasia", "a-t", "a", "t", "is", "rare"]
+            [
+                "ataxia-telangiectasia",
+                "ataxia",
+                "telangiectasia",
+                "a-t",
+                "a",
+                "t",
+                "is",
+                "rare"
+            ]
         );
         assert_eq!(tokenize("p53/MDM2;x"), ["p53", "mdm2", "x"]);
         assert_eq!(tokenize("Crohn's"), ["crohn", "s"]);
