@@ -11,7 +11,8 @@ score the same terms. "idf": "okapi" is BM25Okapi as shipped (ln((N-n+.5)/(n+.5)
 negative values floored at 0.25 times the mean idf); "lucene" replaces only the idf
 with Lucene's ln(1+(N-n+.5)/(n+.5)), the one tantivy uses, to tell apart the
 difference of formula from any other.
-Run by tests/lexical.rs with the venv scripts/bm25_reference.sh sets up.
+Run by tests/lexical.rs (both idfs; the agreement required is with "lucene") with the
+venv scripts/bm25_reference.sh sets up.
 """
 
 import json
