@@ -2,7 +2,7 @@
 # The README's second command, and what .ci/run calls: sets everything up on
 # a fresh machine (ONNX Runtime and the sentence encoder; llama-server and
 # Gemma 3 270M for the end-to-end tests; hnswlib, FAISS and usearch for the
-# peer comparison script), then runs the whole test suite
+# peer comparison script; rank-bm25 for the BM25 reference), then runs the whole test suite
 # (unit, property, snapshot, integration, LLM end-to-end and doc tests)
 # against the real model, corpora and LLM server.
 #
@@ -28,6 +28,7 @@ phase() { # phase NAME COMMAND ARGS...: runs it and records its wall time
 phase "setup.sh" scripts/setup.sh
 phase "llama.sh install gemma" scripts/llama.sh install gemma
 phase "peers.sh --setup" scripts/peers.sh --setup
+phase "bm25_reference.sh --setup" scripts/bm25_reference.sh --setup
 phase "cargo test --all-targets" cargo test --all-targets --no-fail-fast
 phase "cargo test --doc" cargo test --doc
 

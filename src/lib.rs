@@ -11,6 +11,7 @@
 //! - [`corpus`]: CoNLL/IOB, BRAT standoff, JSONL and plain-text readers into [`Sentence`]s;
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
+//! - [`lexical`]: biomedical tokens and BM25 over an index's sentences;
 //! - [`select`]: strategies (k-NN, random, MMR, type coverage), their parameters, filters and order; the [`Selector`] trait;
 //! - [`pick`]: choosing the sentences of an unlabelled pool to annotate (Vote-k, k-means, random);
 //! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
@@ -70,6 +71,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod lexical;
 pub mod names;
 pub mod pick;
 pub mod pipeline;

@@ -60,12 +60,14 @@ pub fn select(
         (None, Vec::new())
     };
     let demos = select_batch(index, selector.as_ref(), &texts, vectors.as_ref(), k)?;
+    let score_kind = method.score_kind()?;
     let selections = queries
         .iter()
         .zip(demos)
         .map(|(query, demos)| Selection {
             query: query.clone(),
             method: method.clone(),
+            score_kind,
             demos,
         })
         .collect();

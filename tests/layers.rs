@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["corpus"],
     &["encoder"],
     &["index"],
+    &["lexical"],
     &["select", "pick"],
     &["pipeline"],
     &["prompt"],

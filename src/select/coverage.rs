@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::filter::Candidate;
-use super::{Definition, Demo, Pool, Query, Rank, CANDIDATES};
+use super::{Definition, Demo, Pool, Query, Rank, ScoreKind, CANDIDATES};
 use crate::corpus::Sentence;
 use crate::error::Result;
 use crate::index::SearchMode;
@@ -15,6 +15,7 @@ use crate::index::SearchMode;
 pub(super) const DEFINITION: Definition = Definition {
     params: &[CANDIDATES],
     needs_vector: true,
+    score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, params, setup| {
         Ok(Box::new(Coverage {
             candidates: params.count("candidates")?,

@@ -1,13 +1,14 @@
 //! KATE-style selection: the k nearest training sentences by cosine
 //! similarity (the order puts the most similar right before the query).
 
-use super::{Definition, Demo, Pool, Query, Rank};
+use super::{Definition, Demo, Pool, Query, Rank, ScoreKind};
 use crate::error::Result;
 use crate::index::SearchMode;
 
 pub(super) const DEFINITION: Definition = Definition {
     params: &[],
     needs_vector: true,
+    score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, _, setup| Ok(Box::new(Knn { mode: setup.mode })),
 };
 

@@ -6,7 +6,7 @@
 
 use super::filter::Candidate;
 use super::params::{Kind, ParamSpec, Value};
-use super::{Definition, Demo, Pool, Query, Rank, CANDIDATES};
+use super::{Definition, Demo, Pool, Query, Rank, ScoreKind, CANDIDATES};
 use crate::error::Result;
 use crate::index::{dot, SearchMode};
 use crate::vectors::Vectors;
@@ -22,6 +22,7 @@ pub(super) const DEFINITION: Definition = Definition {
         CANDIDATES,
     ],
     needs_vector: true,
+    score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, params, setup| {
         Ok(Box::new(Mmr {
             lambda: params.real("lambda")? as f32,

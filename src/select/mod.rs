@@ -16,8 +16,10 @@
 //! it, so a corpus can be evaluated against itself, and never returns the same
 //! sentence text twice.
 
+mod bm25;
 mod coverage;
 mod filter;
+mod hybrid;
 mod knn;
 mod mmr;
 mod order;
@@ -36,6 +38,8 @@ pub use mmr::Mmr;
 pub use order::Order;
 pub use params::{Kind, ParamSpec, Params, Value};
 pub use random::Random;
+pub use bm25::Bm25;
+pub use hybrid::{Fusion, Hybrid};
 
 use crate::corpus::Example;
 use crate::digest::sha256_hex;
@@ -48,14 +52,17 @@ pub const DEFAULT_K: usize = 16;
 /// Default seed of random choices (the random strategy, the random order).
 pub const DEFAULT_SEED: u64 = 42;
 
-/// A chosen demonstration: the example and its similarity to the query
-/// (absent for strategies that do not compare vectors).
+/// A chosen demonstration: the example and its score against the query
+/// (what score: the selection's [`ScoreKind`]; absent for strategies that
+/// score nothing).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Demo {
     /// The demonstration (inline in JSON).
     #[serde(flatten)]
     pub example: Example,
-    /// Cosine similarity to the query; `None` for strategies that compare no vectors.
+    /// The score by which it was chosen, of the selection's [`ScoreKind`]
+    /// (cosine similarity for the dense strategies); `None` for strategies
+    /// that score nothing.
     pub score: Option<f32>,
 }
 
@@ -67,6 +74,9 @@ pub struct Selection {
     pub query: Example,
     /// How the demonstrations were chosen, every parameter filled in.
     pub method: Method,
+    /// What the demonstrations' `score` is; absent when they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_kind: Option<ScoreKind>,
     /// The demonstrations in prompt order.
     pub demos: Vec<Demo>,
 }
@@ -134,8 +144,24 @@ pub struct Definition {
     pub params: &'static [ParamSpec],
     /// Whether it compares the query's vector (queries must then be embedded).
     pub needs_vector: bool,
+    /// What its demonstrations' scores are, given the resolved parameters.
+    pub score: fn(&Params) -> Result<Option<ScoreKind>>,
     /// Its ranking over an opened index, for resolved parameters.
     pub build: fn(&Index, &Params, &Setup) -> Result<Box<dyn Rank>>,
+}
+
+crate::named! {
+    /// What a demonstration's `score` is (`score_kind` in a selection's JSON).
+    pub enum ScoreKind: "score kind" {
+        /// Cosine similarity of the sentence vectors, in [-1, 1].
+        Cosine => "cosine",
+        /// BM25 of the query's terms in the demonstration (0: no term shared).
+        Bm25 => "bm25",
+        /// Reciprocal rank fusion of the dense and BM25 ranks, Σ 1 / (rrf_k + rank).
+        Rrf => "rrf",
+        /// weight · cosine + (1 − weight) · BM25 / the best BM25 among the candidates.
+        Weighted => "weighted",
+    }
 }
 
 /// The candidate pool of the strategies that choose k of the N nearest.
@@ -158,6 +184,10 @@ crate::named! {
         Mmr => "mmr",
         /// Every entity type among the nearest candidates shown at least once, then the most similar.
         Coverage => "coverage",
+        /// The k training sentences that score best by BM25 against the query (lexical overlap).
+        Bm25 => "bm25",
+        /// Dense and BM25 rankings fused (reciprocal rank fusion, or weighted scores).
+        Hybrid => "hybrid",
     }
 }
 
@@ -169,6 +199,8 @@ impl Strategy {
             Strategy::Random => &random::DEFINITION,
             Strategy::Mmr => &mmr::DEFINITION,
             Strategy::Coverage => &coverage::DEFINITION,
+            Strategy::Bm25 => &bm25::DEFINITION,
+            Strategy::Hybrid => &hybrid::DEFINITION,
         }
     }
 
@@ -277,6 +309,11 @@ impl Method {
     pub fn check(&self, index: &Index, k: usize) -> Result<Vec<String>> {
         self.strategy.resolve(&self.params, k)?;
         Ok(self.filters.compile(index)?.warnings(k))
+    }
+
+    /// What the demonstrations' scores are (the parameters resolved).
+    pub fn score_kind(&self) -> Result<Option<ScoreKind>> {
+        (self.strategy.definition().score)(&self.params)
     }
 
     /// A selector over `index`, for `k` demonstrations (the defaults of the

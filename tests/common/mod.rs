@@ -226,6 +226,13 @@ pub fn skip_without_llama_server() -> bool {
     skip(missing.map(|p| format!("no {}", p.display())))
 }
 
+/// True (after saying so) where the venv with Python rank-bm25 that
+/// `scripts/bm25_reference.sh --setup` creates is missing.
+pub fn skip_without_bm25_venv() -> bool {
+    let python = repo().join(".cache/bm25-venv/bin/python");
+    skip((!python.is_file()).then(|| format!("no {}", python.display())))
+}
+
 /// True (after saying so) where the venv with the peer libraries that
 /// `scripts/peers.sh --setup` creates is missing.
 pub fn skip_without_peers_venv() -> bool {
