@@ -31,15 +31,15 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use bm25::Bm25;
 pub use coverage::Coverage;
 pub use filter::{Candidate, Filter, Filters, Pool};
+pub use hybrid::{Fusion, Hybrid};
 pub use knn::Knn;
 pub use mmr::Mmr;
 pub use order::Order;
 pub use params::{Kind, ParamSpec, Params, Value};
 pub use random::Random;
-pub use bm25::Bm25;
-pub use hybrid::{Fusion, Hybrid};
 
 use crate::corpus::Example;
 use crate::digest::sha256_hex;
