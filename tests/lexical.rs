@@ -97,7 +97,7 @@ fn bad_lexical_parameters_are_clear_errors() {
         )
     };
     let b = fails(&["--strategy", "bm25", "--param", "b=0.5"]);
-    assert!(b.contains("strategy bm25 has no parameter \"b\""), "{b}");
+    assert!(b.contains("takes the parameter \"b\" (bm25 takes none)"), "{b}");
     for (param, expected) in [
         ("weight=1.5", "parameter weight"),
         ("rrf_k=-1", "parameter rrf_k"),
