@@ -34,6 +34,9 @@ fn scores(selection: &Value) -> Vec<f64> {
 
 #[test]
 fn bm25_selects_sentences_sharing_the_querys_words_and_names_its_score() {
+    if skip_without_model() {
+        return;
+    }
     let query = "Germline mutations in BRCA1 predispose to breast cancer.";
     let lines = select(ncbi_index(), &["--strategy", "bm25", "--k", "5", "--text", query]);
     let selection = &lines[0];
@@ -50,6 +53,9 @@ fn bm25_selects_sentences_sharing_the_querys_words_and_names_its_score() {
 
 #[test]
 fn bm25_filters_apply_during_the_search() {
+    if skip_without_model() {
+        return;
+    }
     let query = "Germline mutations in BRCA1 predispose to breast cancer.";
     let args = [
         "--strategy",
@@ -74,6 +80,9 @@ fn bm25_filters_apply_during_the_search() {
 
 #[test]
 fn bm25_returns_k_even_when_few_sentences_share_a_word() {
+    if skip_without_model() {
+        return;
+    }
     let selection = &select(
         small_index(),
         &["--strategy", "bm25", "--k", "6", "--text", "zyxwv qqq"],
@@ -87,6 +96,9 @@ fn bm25_returns_k_even_when_few_sentences_share_a_word() {
 
 #[test]
 fn bad_lexical_parameters_are_clear_errors() {
+    if skip_without_model() {
+        return;
+    }
     let fails = |args: &[&str]| {
         failure_of(
             exemplar()
