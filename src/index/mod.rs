@@ -10,6 +10,7 @@
 //!   graph.bin       the HNSW layers (bincode)
 //! ```
 
+mod derived;
 mod dot;
 mod graph;
 mod hnsw;
@@ -17,14 +18,17 @@ mod manifest;
 mod quantized;
 mod store;
 
+use std::any::Any;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use crate::vectors::Vectors;
+pub use derived::Derived;
 pub use dot::{dot, kernel_name};
 pub use graph::{exact_search, exact_search_among, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
@@ -94,6 +98,8 @@ pub struct Index {
     /// 8-bit copy of `vectors` that searches walk the graph with (derived, not stored).
     codes: Quantized,
     graph: Graph,
+    /// What higher layers derive from the sentences on first use (lexical index, gazetteer).
+    derived: Derived,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -157,6 +163,7 @@ impl Index {
             codes: Quantized::new(&vectors),
             vectors,
             graph,
+            derived: Derived::default(),
         })
     }
 
@@ -259,7 +266,15 @@ impl Index {
             codes: Quantized::new(&vectors),
             vectors,
             graph,
+            derived: Derived::default(),
         })
+    }
+
+    /// State a higher layer derives from this index on first use and keeps
+    /// while the index lives (see [`Derived`]): built once per index, not per
+    /// selector or request.
+    pub fn derived<T: Any + Send + Sync>(&self, build: impl FnOnce(&Index) -> Result<T>) -> Result<Arc<T>> {
+        self.derived.get_or_build(|| build(self))
     }
 
     /// Refuses an encoder whose vectors would not be comparable with the index's.

@@ -14,8 +14,7 @@
 
 mod tokenize;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use tantivy::collector::TopDocs;
@@ -24,7 +23,6 @@ use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextO
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term};
 
-use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::index::Index;
 
@@ -35,10 +33,6 @@ pub const K1: f32 = 1.2;
 
 /// BM25's length normalisation, as tantivy fixes it.
 pub const B: f32 = 0.75;
-
-/// How many lexical indexes (distinct sentence sets) a process keeps; the
-/// least recently used beyond that is dropped.
-const CACHED: usize = 2;
 
 /// Sentences tokenised per batch while building (bounds the memory of the
 /// joined token strings).
@@ -194,54 +188,14 @@ fn row_maps(searcher: &Searcher, len: usize) -> Result<(Vec<Vec<u32>>, Vec<DocAd
 /// A query tokenised for a [`Lexical`] index.
 pub struct LexicalQuery(BooleanQuery);
 
-type Cache = VecDeque<(String, Arc<Lexical>)>;
-
-fn lock() -> Result<MutexGuard<'static, Cache>> {
-    static CACHE: Mutex<Cache> = Mutex::new(VecDeque::new());
-    CACHE
-        .lock()
-        .map_err(|_| Error::Internal("the lexical index cache was poisoned by a panic".into()))
-}
-
-/// The lexical index of `index`'s sentences: built on first use, then shared
-/// by every selector of the process over the same sentences. A saved index
-/// is known by its examples' checksum, an unsaved one by a digest of its texts.
+/// The lexical index of `index`'s sentences: built on the index's first
+/// lexical search, then kept with the index (so every selector and request
+/// over it shares one, and it is dropped with the index).
 pub fn of(index: &Index) -> Result<Arc<Lexical>> {
-    let key = sentences_key(index);
-    let lookup = |cached: &mut Cache| {
-        let at = cached.iter().position(|(k, _)| *k == key)?;
-        let entry = cached.remove(at)?;
-        let lexical = entry.1.clone();
-        cached.push_front(entry);
-        Some(lexical)
-    };
-    if let Some(lexical) = lookup(&mut *lock()?) {
-        return Ok(lexical);
-    }
-    // Built outside the lock: a second caller may build the same index
-    // meanwhile, which costs time once but never blocks other indexes.
-    let texts: Vec<&str> = index.examples().iter().map(|s| s.text.as_str()).collect();
-    let lexical = Arc::new(Lexical::build(&texts)?);
-    let mut cached = lock()?;
-    if let Some(built) = lookup(&mut cached) {
-        return Ok(built);
-    }
-    cached.push_front((key, lexical.clone()));
-    cached.truncate(CACHED);
-    Ok(lexical)
-}
-
-fn sentences_key(index: &Index) -> String {
-    let saved = &index.manifest().corpus.sha256;
-    if !saved.is_empty() {
-        return format!("{saved}/{}", index.len());
-    }
-    let mut all = String::new();
-    for sentence in index.examples() {
-        all.push_str(&sentence.text);
-        all.push('\n');
-    }
-    sha256_hex(all.as_bytes())
+    index.derived(|index| {
+        let texts: Vec<&str> = index.examples().iter().map(|s| s.text.as_str()).collect();
+        Lexical::build(&texts)
+    })
 }
 
 #[cfg(test)]
