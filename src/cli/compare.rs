@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
-use exemplar::compare::{compare, Settings, BOOTSTRAP_SAMPLES};
+use exemplar::compare::{compare, Settings};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
+use exemplar::eval::BOOTSTRAP_SAMPLES;
 use exemplar::index::Index;
 use exemplar::names::Named;
 use exemplar::pipeline::embed;

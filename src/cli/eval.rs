@@ -1,7 +1,7 @@
 //! `exemplar eval`: scores predictions against a gold corpus.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -9,9 +9,12 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, report_warnings, CorpusArgs};
-use exemplar::corpus::{Format, Span};
+use exemplar::corpus::{Format, Sentence, Span};
 use exemplar::error::EXIT_CHECK_FAILED;
-use exemplar::eval::{align, predictions_format, read_predictions, score, Prf, Report, Scores};
+use exemplar::eval::{
+    align, bootstrap_difference, predictions_format, read_predictions, score, Interval, Prf, Report, Scores,
+    BOOTSTRAP_SAMPLES,
+};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -34,10 +37,19 @@ pub struct EvalArgs {
     /// seqeval's default mode does.
     #[arg(long)]
     strict_tags: bool,
+    /// Predictions of another system on the same gold (read like --pred): adds
+    /// the strict micro F1 difference, --pred minus these, with a paired
+    /// bootstrap 95% interval over sentences (e.g. two runs' predictions.jsonl).
+    #[arg(long, value_name = "PRED")]
+    baseline: Option<PathBuf>,
+    /// Seed of the bootstrap resampling (with --baseline).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
     /// Exit with status 1 when the strict micro F1 (a fraction, 0 to 1) is below this.
     #[arg(long, value_name = "F1")]
     min_f1: Option<f64>,
-    /// Print the report as one JSON object: {"strict", "relaxed", "sentences", "repaired_tags"}.
+    /// Print the report as one JSON object: {"strict", "relaxed", "sentences", "repaired_tags"}
+    /// (and "vs_baseline": {"difference", "low", "high", "samples", "seed"} with --baseline).
     #[arg(long)]
     json: bool,
 }
@@ -49,6 +61,9 @@ struct Evaluation {
     report: Report,
     /// Predicted CoNLL tags read as opening an entity they did not continue.
     repaired_tags: usize,
+    /// Strict micro F1 of the predictions minus the baseline's, with its interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_baseline: Option<Interval>,
 }
 
 pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -88,26 +103,40 @@ fn check_min_f1(report: &Report, min: Option<f64>) -> ExitCode {
     }
 }
 
-/// Reads both files, pairs their sentences and scores them.
+/// Reads the gold and the predictions (and the baseline's), pairs their
+/// sentences and scores them.
 fn evaluate(args: &EvalArgs) -> anyhow::Result<Evaluation> {
-    let gold = args.corpus.read(&[&args.gold])?;
+    let gold = args.corpus.read(&[&args.gold])?.sentences;
+    let (predicted, repaired_tags) = read_aligned(args, &args.pred, &gold)?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(read_aligned(args, path, &gold)?.0),
+        None => None,
+    };
+    let gold: Vec<Vec<Span>> = gold.into_iter().map(|s| s.entities).collect();
+    let vs_baseline = baseline
+        .map(|baseline| bootstrap_difference(&gold, &predicted, &baseline, BOOTSTRAP_SAMPLES, args.seed));
+    Ok(Evaluation {
+        report: score(&gold, &predicted),
+        repaired_tags,
+        vs_baseline,
+    })
+}
+
+/// The predicted spans of `path`, one list per gold sentence, and the tags repaired reading them.
+fn read_aligned(args: &EvalArgs, path: &Path, gold: &[Sentence]) -> anyhow::Result<(Vec<Vec<Span>>, usize)> {
     let format = args
         .pred_format
-        .unwrap_or_else(|| predictions_format(&args.pred, args.corpus.format));
-    let pred = read_predictions(&args.pred, format, &args.corpus.options(), args.strict_tags)?;
+        .unwrap_or_else(|| predictions_format(path, args.corpus.format));
+    let pred = read_predictions(path, format, &args.corpus.options(), args.strict_tags)?;
     report_warnings(&pred.corpus);
-    let predicted = align(&gold.sentences, &pred.corpus.sentences).with_context(|| {
+    let predicted = align(gold, &pred.corpus.sentences).with_context(|| {
         format!(
             "the predictions in {} do not match the gold sentences in {}",
-            args.pred.display(),
+            path.display(),
             args.gold.display()
         )
     })?;
-    let gold: Vec<Vec<Span>> = gold.sentences.into_iter().map(|s| s.entities).collect();
-    Ok(Evaluation {
-        report: score(&gold, &predicted),
-        repaired_tags: pred.repaired_tags,
-    })
+    Ok((predicted, pred.repaired_tags))
 }
 
 /// The report for people: per type, then micro and macro averages, strict
@@ -131,6 +160,13 @@ fn table(evaluation: &Evaluation) -> String {
             out.push('\n');
         }
         section(&mut out, title, scores, width);
+    }
+    if let Some(vs) = &evaluation.vs_baseline {
+        let _ = writeln!(
+            out,
+            "\nstrict micro F1 minus the baseline's: {:+.3} (95% paired bootstrap interval {:+.3} to {:+.3}, {} resamples, seed {})",
+            vs.difference, vs.low, vs.high, vs.samples, vs.seed
+        );
     }
     if evaluation.repaired_tags > 0 {
         let _ = writeln!(
@@ -205,6 +241,7 @@ mod tests {
         let mut evaluation = Evaluation {
             report: score(&gold, &predicted),
             repaired_tags: 0,
+            vs_baseline: None,
         };
         let text = table(&evaluation);
         assert_eq!(
@@ -321,5 +358,33 @@ macro avg     100.00  100.00  100.00        2
         let pred = write(dir.path(), "pred.jsonl", "not json\n");
         let message = format!("{:#}", eval(&gold, &pred, &[]).unwrap_err());
         assert!(message.contains("pred.jsonl:1"), "{message}");
+    }
+
+    #[test]
+    fn baseline_gives_the_paired_difference_and_must_match_the_gold() {
+        let dir = tempfile::tempdir().unwrap();
+        let gold = write(dir.path(), "test.tsv", "fever\tB-Disease\n\ncough\tB-Disease\n");
+        let both = "{\"text\": \"fever\", \"entities\": [{\"start\": 0, \"end\": 5, \"type\": \"Disease\"}]}\n\
+                    {\"text\": \"cough\", \"entities\": [{\"start\": 0, \"end\": 5, \"type\": \"Disease\"}]}\n";
+        let one = "{\"text\": \"fever\", \"entities\": [{\"start\": 0, \"end\": 5, \"type\": \"Disease\"}]}\n{\"text\": \"cough\"}\n";
+        let better = write(dir.path(), "better.jsonl", both);
+        let worse = write(dir.path(), "worse.jsonl", one);
+        let evaluation = eval(&gold, &better, &["--baseline", &worse, "--seed", "7"]).unwrap();
+        let vs = evaluation.vs_baseline.expect("a baseline was given");
+        // F1 1.0 against 2/3: every resample keeps the difference in [0, 1].
+        assert!((vs.difference - (1.0 - 2.0 / 3.0)).abs() < 1e-9, "{vs:?}");
+        assert!(vs.low >= 0.0 && vs.high <= 1.0 && vs.low <= vs.high, "{vs:?}");
+        assert_eq!((vs.samples, vs.seed), (BOOTSTRAP_SAMPLES, 7));
+        assert!(table(&evaluation).contains("strict micro F1 minus the baseline's: +0.333"));
+        let other = write(
+            dir.path(),
+            "other.jsonl",
+            "{\"text\": \"x\"}\n{\"text\": \"cough\"}\n",
+        );
+        let message = format!("{:#}", eval(&gold, &better, &["--baseline", &other]).unwrap_err());
+        assert!(
+            message.contains("other.jsonl do not match the gold sentences"),
+            "{message}"
+        );
     }
 }

@@ -28,9 +28,6 @@ use crate::names::Named;
 use crate::progress::Progress;
 use crate::select::{Demo, Filters, Method, Order, Params, Query, Selector, Strategy};
 
-/// Bootstrap resamples of the intervals, as `exemplar run` draws.
-pub const BOOTSTRAP_SAMPLES: usize = 1000;
-
 /// What to compare and how.
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{sentence_totals, Counts, Matching};
 use crate::corpus::Span;
 
+/// Resamples of every paired bootstrap exemplar reports (runs, compare, eval).
+pub const BOOTSTRAP_SAMPLES: usize = 1000;
+
 /// The difference F1(A) - F1(B) and its 95% percentile bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {

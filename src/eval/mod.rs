@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::Span;
 
 pub use align::align;
-pub use bootstrap::{bootstrap, bootstrap_difference, Interval};
+pub use bootstrap::{bootstrap, bootstrap_difference, Interval, BOOTSTRAP_SAMPLES};
 pub use predictions::{predictions_format, read_predictions, Predictions};
 
 /// Precision, recall and F1 as fractions; 0 where undefined (no predictions,
