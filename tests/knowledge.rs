@@ -12,9 +12,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use exemplar::corpus::{self, Corpus, Format, Sentence};
-use exemplar::knowledge::{gazetteer, obo, Knowledge, Match, Source, MIN_PATTERN_CHARS};
+use exemplar::knowledge::{gazetteer, obo, HintLimits, Knowledge, Match, Source, MIN_PATTERN_CHARS};
 use exemplar::pipeline::build_index;
 use exemplar::progress::Quiet;
+use exemplar::prompt::HINTS_HEADING;
 use exemplar::{BuildOptions, HashedEncoder, Index};
 use serde_json::Value;
 
@@ -362,5 +363,209 @@ fn a_user_term_list_gives_hints_with_its_definitions() {
         out,
         "`Aspirin`: Drug (meds aspirin: A salicylate used against pain.)\n\
          `acetylsalicylic acid`: Drug (meds acetylsalicylic acid)\n"
+    );
+}
+
+/// `exemplar run` over the first five NCBI-disease test sentences with the
+/// hashed training index, demonstrations drawn at random, then `options`.
+fn run_five(options: &[&str]) -> Command {
+    let (_, dir) = train_index();
+    let mut command = exemplar();
+    command
+        .args(["run", "--index"])
+        .arg(dir)
+        .args([
+            "--test",
+            "data/ncbi-disease/test.tsv",
+            "--limit",
+            "5",
+            "--strategy",
+            "random",
+        ])
+        .args(options);
+    command
+}
+
+/// The prompt text of each line of a dry run's `requests.jsonl`.
+fn prompts_written(out: &Path) -> Vec<String> {
+    let lines = json_lines(&std::fs::read_to_string(out.join("random/requests.jsonl")).unwrap());
+    lines
+        .iter()
+        .map(|line| match &line["body"]["prompt"] {
+            Value::String(text) => text.clone(),
+            _ => line["body"]["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        })
+        .collect()
+}
+
+/// The gazetteer's hints for the first five test sentences, as a run shows them.
+fn expected_hints(limits: &HintLimits) -> Vec<Vec<String>> {
+    let (index, dir) = train_index();
+    let knowledge = Knowledge::new(vec![Box::new(gazetteer::of_index(index, dir))]).unwrap();
+    let test = ncbi("test.tsv").sentences;
+    test.iter()
+        .take(5)
+        .map(|s| knowledge.hints(&s.text, limits).lines)
+        .collect()
+}
+
+#[test]
+fn a_zero_shot_dry_run_shows_the_gazetteer_s_hints_in_every_request() {
+    let out = scratch("knowledge-run").join("zero-shot");
+    let expected = expected_hints(&HintLimits::default());
+    assert!(
+        expected.iter().filter(|h| !h.is_empty()).count() >= 3,
+        "{expected:?}"
+    );
+    stdout_of(
+        run_five(&[
+            "--knowledge",
+            "gazetteer",
+            "--k",
+            "0",
+            "--prompt",
+            "list",
+            "--dry-run",
+            "--out",
+        ])
+        .arg(&out),
+    );
+    let prompts = prompts_written(&out);
+    assert_eq!(prompts.len(), 5);
+    for (prompt, hints) in prompts.iter().zip(&expected) {
+        assert_eq!(
+            prompt.matches("Input: ").count(),
+            1,
+            "zero-shot: only the query\n{prompt}"
+        );
+        let listed: String = hints.iter().map(|h| format!("\n- {h}")).collect();
+        let shown = format!("{HINTS_HEADING}{listed}\n\n");
+        assert_eq!(prompt.contains(&shown), !hints.is_empty(), "{prompt}");
+    }
+
+    // Per-type passes on the chat endpoint show them in each system message; capped.
+    let out = scratch("knowledge-run").join("zero-shot-chat");
+    let one = HintLimits {
+        max_hints: 1,
+        max_chars: 800,
+    };
+    let expected = expected_hints(&one);
+    stdout_of(
+        run_five(&[
+            "--knowledge",
+            "gazetteer",
+            "--knowledge-max-hints",
+            "1",
+            "--k",
+            "0",
+        ])
+        .args(["--prompt", "dice", "--api", "chat", "--dry-run", "--out"])
+        .arg(&out),
+    );
+    let systems = prompts_written(&out);
+    for (system, hints) in systems.iter().zip(&expected) {
+        assert_eq!(system.contains(HINTS_HEADING), !hints.is_empty(), "{system}");
+        assert!(system.ends_with(&hints.iter().map(|h| format!("\n- {h}")).collect::<String>()));
+        assert!(system.matches("\n- ").count() <= 1, "{system}");
+    }
+}
+
+/// A dry run with `options`, then the same run answered "None" to every
+/// request from a batch output file: its report.
+fn replayed(name: &str, options: &[&str]) -> Value {
+    let out = scratch("knowledge-run").join(name);
+    stdout_of(run_five(options).arg("--dry-run").arg("--out").arg(&out));
+    let requests = json_lines(&std::fs::read_to_string(out.join("random/requests.jsonl")).unwrap());
+    let answers: String = requests
+        .iter()
+        .map(|r| {
+            serde_json::json!({"custom_id": r["custom_id"], "response": {"body": {"choices": [{"text": "None"}]}}})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let file = out.join("answers.jsonl");
+    std::fs::write(&file, answers).unwrap();
+    let report = stdout_of(
+        run_five(options)
+            .arg("--answers")
+            .arg(&file)
+            .arg("--json")
+            .arg("--out")
+            .arg(&out),
+    );
+    serde_json::from_str(&report).unwrap()
+}
+
+#[test]
+fn hints_that_overflow_the_context_are_dropped_counted_and_the_requests_still_made() {
+    let options = [
+        "--knowledge",
+        "gazetteer",
+        "--k",
+        "2",
+        "--context",
+        "64",
+        "--max-tokens",
+        "32",
+    ];
+    let report = replayed("overflow", &options);
+    let matched: usize = expected_hints(&HintLimits::default()).iter().map(Vec::len).sum();
+    let row = &report["strategies"][0];
+    assert_eq!(row["requests"], 5);
+    assert_eq!(row["hints"], 0);
+    assert_eq!(row["dropped_hints"].as_u64().unwrap() as usize, matched);
+    assert_eq!(row["dropped_demos"], 10, "hints go first, then demonstrations");
+
+    let (index, dir) = train_index();
+    let source = &report["knowledge"][0];
+    assert_eq!(source["name"], "gazetteer");
+    assert_eq!(source["origin"], dir.display().to_string());
+    assert_eq!(source["sha256"], index.manifest().corpus.sha256);
+    assert_eq!(report["settings"]["knowledge"]["sources"], "gazetteer");
+    assert_eq!(report["settings"]["knowledge"]["max_hints"], 8);
+    let out = scratch("knowledge-run").join("overflow");
+    let log = json_lines(&std::fs::read_to_string(out.join("random/log.jsonl")).unwrap());
+    let dropped: u64 = log.iter().map(|e| e["dropped_hints"].as_u64().unwrap()).sum();
+    assert_eq!(dropped as usize, matched);
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains(&format!("Hints: random 0 shown, {matched} left out.")),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn a_run_with_hpo_records_its_version_and_licence_and_logs_its_hints() {
+    if hpo_obo().is_none() {
+        return;
+    }
+    let report = replayed("hpo", &["--knowledge", "hpo", "--k", "1", "--prompt", "tanl"]);
+    let source = &report["knowledge"][0];
+    assert_eq!(source["name"], "HPO");
+    assert_eq!(source["version"], "hp/releases/2025-01-16");
+    assert!(
+        source["licence"].as_str().unwrap().contains("license of HPO"),
+        "{source}"
+    );
+    assert_eq!(source["sha256"].as_str().unwrap().len(), 64);
+    let row = &report["strategies"][0];
+    assert!(row["hints"].as_u64().unwrap() > 0, "{row}");
+    let out = scratch("knowledge-run").join("hpo");
+    let log = json_lines(&std::fs::read_to_string(out.join("random/log.jsonl")).unwrap());
+    for exchange in &log {
+        let prompt = exchange["request"]["input"]["completion"].as_str().unwrap();
+        for hint in exchange["hints"].as_array().into_iter().flatten() {
+            assert!(hint.as_str().unwrap().contains("(HPO "), "{hint}");
+            assert!(prompt.contains(&format!("- {}", hint.as_str().unwrap())));
+        }
+    }
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("Hints from HPO (Human Phenotype Ontology; hp/releases/2025-01-16;"),
+        "{markdown}"
     );
 }

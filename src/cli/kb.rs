@@ -70,7 +70,7 @@ fn run_match(args: MatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let knowledge = load(&specs, args.index.as_deref())?;
     let loaded = started.elapsed();
     for source in knowledge.sources() {
-        eprintln!("{}", notice(&source));
+        eprintln!("source {}", source.notice());
     }
     if let Some(text) = &args.text {
         let matches = knowledge.find(text);
@@ -127,20 +127,4 @@ fn load(specs: &[SourceSpec], index: Option<&Path>) -> anyhow::Result<Knowledge>
     };
     let index = opened.as_ref().map(|(index, dir)| (index, *dir));
     Ok(Knowledge::load(specs, index)?)
-}
-
-/// What a source is and the notice its licence asks for, for people.
-fn notice(source: &SourceInfo) -> String {
-    let mut line = format!(
-        "source {}: {} terms from {}",
-        source.name, source.terms, source.origin
-    );
-    for part in [&source.title, &source.version].into_iter().flatten() {
-        line.push_str(&format!(", {part}"));
-    }
-    line.push_str(&format!(" (sha256 {})", &source.sha256.get(..12).unwrap_or("")));
-    if let Some(licence) = &source.licence {
-        line.push_str(&format!("; {licence}"));
-    }
-    line
 }

@@ -69,6 +69,31 @@ pub struct SourceInfo {
     pub terms: usize,
 }
 
+impl SourceInfo {
+    /// One line for people: what the source is and the notice its licence asks for,
+    /// `HPO (Human Phenotype Ontology, hp/releases/2025-01-16; 18386 terms from
+    /// .cache/hpo/hp.obo, sha256 6b77de067eec): Please see license of HPO at …`.
+    pub fn notice(&self) -> String {
+        let mut about: Vec<&str> = [&self.title, &self.version]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let from = format!(
+            "{} terms from {}, sha256 {}",
+            self.terms,
+            self.origin,
+            self.sha256.get(..12).unwrap_or(&self.sha256)
+        );
+        about.push(&from);
+        let line = format!("{} ({})", self.name, about.join("; "));
+        match &self.licence {
+            Some(licence) => format!("{line}: {licence}"),
+            None => line,
+        }
+    }
+}
+
 /// A knowledge source: terms, and what they are.
 pub trait Source: Send + Sync {
     /// Name, version, licence, origin, checksum.
