@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use exemplar::corpus::{self, Corpus, Format, Sentence};
-use exemplar::knowledge::{gazetteer, obo, HintLimits, Knowledge, Match, Source, MIN_PATTERN_CHARS};
+use exemplar::knowledge::matcher::MIN_PATTERN_CHARS;
+use exemplar::knowledge::{gazetteer, obo, HintLimits, Knowledge, Match, Source};
 use exemplar::pipeline::build_index;
 use exemplar::progress::Quiet;
 use exemplar::prompt::HINTS_HEADING;

@@ -18,7 +18,7 @@
 //! least specific left out first.
 
 pub mod gazetteer;
-mod matcher;
+pub mod matcher;
 pub mod obo;
 pub mod terms;
 
@@ -28,8 +28,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::index::Index;
-
-pub use matcher::{is_word_char, MIN_PATTERN_CHARS};
 
 /// One entry of a knowledge source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
