@@ -2,6 +2,7 @@
 # Prepares the run-time assets of exemplar, seen from the repository root as:
 #   models/onnxruntime/libonnxruntime.so.1.31.1   ONNX Runtime shared library (ORT_DYLIB_PATH)
 #   models/all-MiniLM-L6-v2/                      sentence encoder: model.onnx, tokenizer, configs
+#   .cache/hpo/hp.obo                             the Human Phenotype Ontology (scripts/hpo.sh)
 # Both are symlinks into the cache outside the clone (scripts/cache.sh,
 # $EXEMPLAR_CACHE, default ~/.cache/exemplar), where each is an entry keyed by
 # what shapes it:
@@ -105,8 +106,11 @@ step a. "$ORT_ENTRY" onnxruntime build_ort models/onnxruntime
 step b. "$WEIGHTS_ENTRY" weights build_weights .cache/weights/all-MiniLM-L6-v2
 ensure_venv venv scripts/requirements.txt .cache/venv
 step c. "$MODEL_ENTRY" encoder build_model models/all-MiniLM-L6-v2
+log "d. the Human Phenotype Ontology (--knowledge hpo)"
+scripts/hpo.sh
 
 echo
 echo "ONNX Runtime library: $ROOT/models/onnxruntime/$ORT_LIB"
 echo "Sentence encoder:     $ROOT/models/all-MiniLM-L6-v2"
+echo "HPO (--knowledge hpo): $ROOT/.cache/hpo/hp.obo"
 printf 'export ORT_DYLIB_PATH=%q\n' "$ROOT/models/onnxruntime/$ORT_LIB"

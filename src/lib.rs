@@ -12,6 +12,7 @@
 //! - [`encoder`]: the [`Encoder`] trait and [`OnnxEncoder`], any local ONNX sentence encoder;
 //! - [`index`]: the persisted [`Index`] (HNSW graph, examples, checked manifest);
 //! - [`lexical`]: biomedical tokens and BM25 over an index's sentences;
+//! - [`knowledge`]: knowledge sources (OBO ontologies such as HPO, term lists, an index's own annotations) and finding their terms in a sentence;
 //! - [`select`]: strategies (k-NN, random, MMR, type coverage), their parameters, filters and order; the [`Selector`] trait;
 //! - [`pick`]: choosing the sentences of an unlabelled pool to annotate (Vote-k, k-means, random);
 //! - [`prompt`]: few-shot prompts (list, tanl, gpt-ner, dice) and reading answers back into spans;
@@ -71,6 +72,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod knowledge;
 pub mod lexical;
 pub mod names;
 pub mod pick;

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["encoder"],
     &["index"],
     &["lexical"],
+    &["knowledge"],
     &["select", "pick"],
     &["pipeline"],
     &["prompt"],

@@ -10,8 +10,8 @@ use std::process::Command;
 
 mod common;
 use common::{
-    exemplar, failure_of, failure_with, json_lines, ncbi_index, repo, scratch, skip_without_llama_server,
-    skip_without_model, small_index, stdout_of,
+    exemplar, failure_of, failure_with, hpo_obo, json_lines, ncbi_index, repo, scratch,
+    skip_without_llama_server, skip_without_model, small_index, stdout_of,
 };
 
 use serde_json::Value;
@@ -233,6 +233,85 @@ fn few_shot_ner_end_to_end_with_a_real_llm() {
         markdown.contains("| knn |") && markdown.contains("| random |"),
         "{markdown}"
     );
+}
+
+/// A k-NN run of four test sentences with knowledge `options` against
+/// `server`: its report and its log.
+fn knowledge_run(server: &LlamaServer, name: &str, options: &[&str]) -> (Value, Vec<Value>) {
+    let test = ncbi_test_slice(4);
+    let out = scratch("llm").join(name);
+    let cache = scratch("llm").join(format!("{name}-cache.jsonl"));
+    let _ = std::fs::remove_file(&cache);
+    let mut command = run_command(ncbi_index(), &test, options);
+    command
+        .args([
+            "--strategy",
+            "knn",
+            "--prompt",
+            "list",
+            "--max-tokens",
+            "64",
+            "--concurrency",
+            "1",
+        ])
+        .args(["--backend", &server.url(), "--json", "--out"])
+        .arg(&out)
+        .arg("--cache")
+        .arg(&cache);
+    let report = json_lines(&stdout_of(&mut command)).remove(0);
+    let log = json_lines(&std::fs::read_to_string(out.join("knn/log.jsonl")).unwrap());
+    assert_eq!(report["strategies"][0]["requests"], 4);
+    assert_eq!(log.len(), 4);
+    for exchange in &log {
+        assert!(exchange["answer"].is_string(), "{exchange}");
+        let prompt = exchange["request"]["input"]["completion"].as_str().unwrap();
+        for hint in exchange["hints"].as_array().into_iter().flatten() {
+            assert!(
+                prompt.contains(&format!("\n- {}", hint.as_str().unwrap())),
+                "{prompt}"
+            );
+        }
+    }
+    let shown: usize = log
+        .iter()
+        .map(|e| e["hints"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(shown > 0, "no hint in any prompt");
+    assert_eq!(report["strategies"][0]["hints"].as_u64().unwrap() as usize, shown);
+    (report, log)
+}
+
+#[test]
+fn zero_shot_with_the_gazetteer_end_to_end_with_a_real_llm() {
+    let Some(server) = llama() else { return };
+    let (report, log) = knowledge_run(&server, "gazetteer-k0", &["--knowledge", "gazetteer", "--k", "0"]);
+    assert!(log.iter().all(|e| e["demos"].as_array().unwrap().is_empty()));
+    assert_eq!(report["settings"]["k"], 0);
+    assert_eq!(report["knowledge"][0]["name"], "gazetteer");
+    assert_eq!(report["knowledge"][0]["sha256"], report["demonstrations_sha256"]);
+}
+
+#[test]
+fn hpo_hints_on_top_of_knn_end_to_end_with_a_real_llm() {
+    if hpo_obo().is_none() {
+        return;
+    }
+    let Some(server) = llama() else { return };
+    let (report, log) = knowledge_run(&server, "hpo-k8", &["--knowledge", "hpo", "--k", "8"]);
+    assert!(log
+        .iter()
+        .all(|e| e["demos"].as_array().unwrap().len() + e["dropped_demos"].as_u64().unwrap() as usize == 8));
+    let source = &report["knowledge"][0];
+    assert_eq!(
+        (source["name"].as_str(), source["version"].as_str()),
+        (Some("HPO"), Some("hp/releases/2025-01-16"))
+    );
+    assert!(source["licence"]
+        .as_str()
+        .unwrap()
+        .contains("human-phenotype-ontology.org"));
+    let markdown = std::fs::read_to_string(scratch("llm").join("hpo-k8/report.md")).unwrap();
+    assert!(markdown.contains("Hints from HPO ("), "{markdown}");
 }
 
 #[test]

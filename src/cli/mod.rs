@@ -7,6 +7,7 @@ mod compare;
 mod embed;
 mod eval;
 mod index;
+mod kb;
 mod pick;
 mod run;
 mod select;
@@ -58,6 +59,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Compare selection strategies without an LLM: coverage of the gold entities, similarity, diversity.
     Compare(compare::CompareArgs),
+    /// Knowledge sources (HPO, term lists, an index's annotations): find their terms in sentences.
+    #[command(subcommand)]
+    Kb(kb::KbCommand),
 }
 
 /// Which sentence encoder to use.
@@ -293,5 +297,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, cli.quiet),
         Command::Bench(args) => bench::run(args, cli.quiet),
         Command::Compare(args) => compare::run(args, cli.quiet),
+        Command::Kb(command) => kb::run(command, cli.quiet),
     }
 }

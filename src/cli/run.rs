@@ -14,9 +14,10 @@ use super::{
 };
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
+use exemplar::knowledge::HintLimits;
 use exemplar::progress::bars;
 use exemplar::prompt::PromptFormat;
-use exemplar::run::{AnswerSource, Event, Experiment, Instructions, Settings};
+use exemplar::run::{AnswerSource, Event, Experiment, Instructions, KnowledgeSettings, Settings};
 use exemplar::select::{Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -32,9 +33,19 @@ pub struct RunArgs {
     /// Prompt format.
     #[arg(long, value_parser = choice::<PromptFormat>(), default_value = "tanl")]
     prompt: PromptFormat,
-    /// Demonstrations per prompt.
+    /// Demonstrations per prompt; 0 asks zero-shot.
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
+    /// Knowledge sources whose hints about the query's terms prompts show, comma-separated:
+    /// `gazetteer` (the index's annotations), `hpo` (scripts/hpo.sh), or a .obo, .tsv or .jsonl file.
+    #[arg(long, value_name = "SOURCES")]
+    knowledge: Option<String>,
+    /// Most hints a prompt shows (the least specific are left out first).
+    #[arg(long, default_value_t = HintLimits::default().max_hints, requires = "knowledge")]
+    knowledge_max_hints: usize,
+    /// Most characters of a prompt's hints together.
+    #[arg(long, default_value_t = HintLimits::default().max_chars, requires = "knowledge")]
+    knowledge_max_chars: usize,
     #[command(flatten)]
     search: SearchArgs,
     /// The strategies compared (the first with each other one), their
@@ -117,6 +128,11 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &instructions(&args),
     )?;
     warn_each(experiment.warnings());
+    if !quiet {
+        for source in experiment.knowledge_sources() {
+            eprintln!("hints from {}", source.notice());
+        }
+    }
     let unseen = experiment.unseen_types();
     if !unseen.is_empty() {
         eprintln!(
@@ -170,6 +186,13 @@ fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
+        knowledge: args.knowledge.as_ref().map(|sources| KnowledgeSettings {
+            sources: sources.clone(),
+            limits: HintLimits {
+                max_hints: args.knowledge_max_hints,
+                max_chars: args.knowledge_max_chars,
+            },
+        }),
     })
 }
 

@@ -407,12 +407,38 @@ pub struct Message {
 pub struct Prompt {
     /// The instruction filled in from the template (the system message of a chat request).
     pub instruction: String,
+    /// Hints about the query's terms, most specific first, shown after the
+    /// instruction (see [`HINTS_HEADING`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     /// The demonstrations kept, in prompt order: (input, answer).
     pub shots: Vec<(String, String)>,
     /// The query's input.
     pub query: String,
     /// How many demonstrations (the least similar) were left out to fit the budget.
     pub dropped: usize,
+    /// How many hints (the least specific) were left out to fit the budget.
+    #[serde(default)]
+    pub dropped_hints: usize,
+}
+
+/// The line before a prompt's hints, one `- hint` line each below it.
+pub const HINTS_HEADING: &str = "Knowledge sources say this about terms of the last input (hints, not answers: annotate only what the instructions ask for):";
+
+/// A query as a prompt shows it: its text, and hints about its terms (most
+/// specific first, as [`crate::knowledge::Knowledge::hints`] gives them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueryInput<'a> {
+    /// The query sentence.
+    pub text: &'a str,
+    /// Hint lines, most specific first.
+    pub hints: &'a [String],
+}
+
+impl<'a> From<&'a str> for QueryInput<'a> {
+    fn from(text: &'a str) -> Self {
+        QueryInput { text, hints: &[] }
+    }
 }
 
 /// The label before each input in [`Prompt::completion_text`].
@@ -438,9 +464,9 @@ impl Prompt {
     /// continues with the answer; [`Prompt::stop_sequences`] ends it there.
     pub fn completion_text(&self) -> String {
         let mut text = String::new();
-        let instruction = self.instruction.trim();
+        let instruction = self.system_text();
         if !instruction.is_empty() {
-            text.push_str(instruction);
+            text.push_str(&instruction);
             text.push_str("\n\n");
         }
         for (input, answer) in &self.shots {
@@ -450,18 +476,36 @@ impl Prompt {
         text
     }
 
-    /// The prompt as chat messages: the instruction as the system message
-    /// (none if it is empty), a user/assistant pair per demonstration, the
-    /// query as the last user message.
+    /// The instruction, then the hints under [`HINTS_HEADING`] (when there are any).
+    pub fn system_text(&self) -> String {
+        let mut text = self.instruction.trim().to_string();
+        if self.hints.is_empty() {
+            return text;
+        }
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(HINTS_HEADING);
+        for hint in &self.hints {
+            text.push_str("\n- ");
+            text.push_str(hint);
+        }
+        text
+    }
+
+    /// The prompt as chat messages: the instruction and hints
+    /// ([`Prompt::system_text`]) as the system message (none if it is
+    /// empty), a user/assistant pair per demonstration, the query as the
+    /// last user message.
     pub fn chat_messages(&self) -> Vec<Message> {
         let message = |role: &str, content: &str| Message {
             role: role.to_string(),
             content: content.to_string(),
         };
         let mut messages = Vec::with_capacity(2 + 2 * self.shots.len());
-        let instruction = self.instruction.trim();
+        let instruction = self.system_text();
         if !instruction.is_empty() {
-            messages.push(message("system", instruction));
+            messages.push(message("system", &instruction));
         }
         for (input, answer) in &self.shots {
             messages.push(message("user", input));
@@ -486,25 +530,28 @@ fn query_block(query: &str) -> String {
     format!("{INPUT_CUE} {query}\n{OUTPUT_CUE}\n")
 }
 
-/// Renders the prompt of one pass for `query` with `demos` in prompt order
-/// (least similar first, most similar last).
+/// Renders the prompt of one pass for `query` (a text, or a [`QueryInput`]
+/// with hints) with `demos` in prompt order (least similar first, most
+/// similar last).
 ///
 /// With `max_tokens` (the backend's context less the answer budget), the
-/// least similar demonstrations (the front of `demos`) are dropped until
-/// `count_tokens(&prompt.completion_text())` fits; [`Prompt::dropped`] says
-/// how many. If the instruction and query alone do not fit, every
-/// demonstration is dropped and the prompt is returned anyway. Chat templates
-/// add a few tokens per message that the completion text does not have:
-/// leave a margin for them.
-pub fn build(
+/// hints are dropped first, the least specific (the last) first, then the
+/// least similar demonstrations (the front of `demos`), until
+/// `count_tokens(&prompt.completion_text())` fits; [`Prompt::dropped_hints`]
+/// and [`Prompt::dropped`] say how many. If the instruction and query alone
+/// do not fit, every hint and demonstration is dropped and the prompt is
+/// returned anyway. Chat templates add a few tokens per message that the
+/// completion text does not have: leave a margin for them.
+pub fn build<'a>(
     style: &dyn Style,
     pass: &Pass,
     ctx: &Context,
     demos: &[Example],
-    query: &str,
+    query: impl Into<QueryInput<'a>>,
     max_tokens: Option<usize>,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Prompt {
+    let query = query.into();
     let shots: Vec<(String, String)> = demos
         .iter()
         .map(|demo| {
@@ -516,13 +563,19 @@ pub fn build(
         .collect();
     let mut prompt = Prompt {
         instruction: style.instruction(pass, ctx),
+        hints: query.hints.to_vec(),
         shots,
-        query: style.render_input(query, pass),
+        query: style.render_input(query.text, pass),
         dropped: 0,
+        dropped_hints: 0,
     };
     let Some(max) = max_tokens else {
         return prompt;
     };
+    while !prompt.hints.is_empty() && count_tokens(&prompt.completion_text()) > max {
+        prompt.hints.pop();
+        prompt.dropped_hints += 1;
+    }
     let n = prompt.shots.len();
     if n == 0 {
         return prompt;
@@ -530,9 +583,11 @@ pub fn build(
     let fits = |prompt: &Prompt, drop: usize| {
         let kept = Prompt {
             instruction: prompt.instruction.clone(),
+            hints: prompt.hints.clone(),
             shots: prompt.shots[drop..].to_vec(),
             query: prompt.query.clone(),
             dropped: drop,
+            dropped_hints: prompt.dropped_hints,
         };
         count_tokens(&kept.completion_text()) <= max
     };
@@ -541,8 +596,8 @@ pub fn build(
     }
     // A first guess from the pieces' counts (cheap), then exact counts of
     // the whole text decide: fewer drops while they fit, more while not.
-    let fixed = count_tokens(&format!("{}\n\n", prompt.instruction.trim()))
-        + count_tokens(&query_block(&prompt.query));
+    let fixed =
+        count_tokens(&format!("{}\n\n", prompt.system_text())) + count_tokens(&query_block(&prompt.query));
     let costs: Vec<usize> = prompt
         .shots
         .iter()

@@ -162,6 +162,76 @@ fn truncation_drops_the_least_similar_first() {
     assert_eq!(no_demos.dropped, 0);
 }
 
+/// The query with two hints, the more specific first.
+fn hinted() -> QueryInput<'static> {
+    static HINTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let hints = HINTS.get_or_init(|| {
+        vec![
+            "`nephrotoxicity`: Abnormality of the genitourinary system (HPO Nephrotoxicity)".to_string(),
+            "`cisplatin`: seen in the annotated pool as Chemical (3×)".to_string(),
+        ]
+    });
+    QueryInput { text: QUERY, hints }
+}
+
+#[test]
+fn hints_follow_the_instruction_in_every_format() {
+    let ctx = bc5cdr_context();
+    let query = hinted();
+    let hints = query.hints;
+    for &format in PromptFormat::ALL {
+        let style = format.style();
+        for pass in style.passes(&ctx.types) {
+            let prompt = build(&*style, &pass, &ctx, &demos(), query, None, &words);
+            let listed = format!("{HINTS_HEADING}\n- {}\n- {}", hints[0], hints[1]);
+            let text = prompt.completion_text();
+            let at = text.find(&listed).unwrap_or_else(|| panic!("{format}: {text}"));
+            assert!(
+                at < text.find("\nInput: ").unwrap(),
+                "{format}: before the demonstrations"
+            );
+            let messages = prompt.chat_messages();
+            assert!(messages[0].content.ends_with(&listed), "{format}");
+            assert_eq!(messages.last().unwrap().content, style.render_input(QUERY, &pass));
+            let plain = build(&*style, &pass, &ctx, &demos(), QUERY, None, &words);
+            assert!(!plain.completion_text().contains(HINTS_HEADING));
+            assert_eq!(plain.system_text(), plain.instruction.trim());
+        }
+    }
+}
+
+#[test]
+fn hints_are_dropped_before_demonstrations_the_least_specific_first() {
+    let ctx = bc5cdr_context();
+    let query = hinted();
+    let hints = query.hints;
+    let at = |max| build(&list::List, &Pass::all(), &ctx, &demos(), query, max, &words);
+    let full = at(None);
+    let total = words(&full.completion_text());
+    assert_eq!(at(Some(total)), full);
+    let one_less = at(Some(total - 1));
+    assert_eq!(
+        (
+            one_less.hints.as_slice(),
+            one_less.dropped_hints,
+            one_less.dropped
+        ),
+        (&hints[..1], 1, 0)
+    );
+    let no_hints = build(&list::List, &Pass::all(), &ctx, &demos(), QUERY, None, &words);
+    let without = words(&no_hints.completion_text());
+    assert_eq!(at(Some(without)).shots, full.shots);
+    assert_eq!(at(Some(without)).dropped_hints, 2);
+    let fewer_demos = at(Some(without - 1));
+    assert_eq!((fewer_demos.dropped_hints, fewer_demos.dropped), (2, 1));
+    assert!(fewer_demos.hints.is_empty());
+    let nothing = at(Some(1));
+    assert_eq!(
+        (nothing.dropped_hints, nothing.dropped, nothing.query.as_str()),
+        (2, 2, QUERY)
+    );
+}
+
 #[test]
 fn templates_fill_placeholders_and_drop_empty_paragraphs() {
     let mut ctx = Context::new(["Chemical", "Disease"]);

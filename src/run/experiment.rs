@@ -11,6 +11,7 @@ use crate::corpus::Sentence;
 use crate::encoder::{embed_all, Encoder, Truncation};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
+use crate::knowledge::{Knowledge, SourceInfo, SourceSpec};
 use crate::prompt::{self, check_template, load_definitions, Context};
 
 /// The backend identity requests are keyed with when no server is named
@@ -114,16 +115,18 @@ pub struct Experiment {
     test_label: String,
     context: Context,
     instructions: InstructionFiles,
+    knowledge: Option<Knowledge>,
     vectors: Option<Vectors>,
     warnings: Vec<String>,
 }
 
 impl Experiment {
     /// Opens the index at `index_dir` and prepares the prompts' context: the
-    /// index's entity types and the instruction files. `test_label` names
-    /// the test corpus in the report. Fails on settings no experiment can
-    /// run with, an index without entities, an unreadable instruction file
-    /// or a template that does not name the types it must.
+    /// index's entity types, the instruction files and the knowledge sources.
+    /// `test_label` names the test corpus in the report. Fails on settings
+    /// no experiment can run with, an index without entities, an unreadable
+    /// instruction file or knowledge source, or a template that does not
+    /// name the types it must.
     pub fn new(
         index_dir: &Path,
         test: Vec<Sentence>,
@@ -154,6 +157,13 @@ impl Experiment {
         if let Some(template) = &context.template {
             check_template(settings.format.style().as_ref(), template)?;
         }
+        let knowledge = match &settings.knowledge {
+            Some(given) => {
+                let specs = SourceSpec::parse_list(&given.sources)?;
+                Some(Knowledge::load(&specs, Some((&index, index_dir)))?)
+            }
+            None => None,
+        };
         Ok(Experiment {
             settings,
             index,
@@ -162,6 +172,7 @@ impl Experiment {
             test_label: test_label.to_string(),
             context,
             instructions: files,
+            knowledge,
             vectors: None,
             warnings,
         })
@@ -170,6 +181,14 @@ impl Experiment {
     /// The settings, with the search's `ef` resolved.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The knowledge sources hints come from (none without `--knowledge`).
+    pub fn knowledge_sources(&self) -> Vec<SourceInfo> {
+        self.knowledge
+            .as_ref()
+            .map(Knowledge::sources)
+            .unwrap_or_default()
     }
 
     /// The test sentences, in order.
@@ -219,6 +238,7 @@ impl Experiment {
             self.vectors.as_ref(),
             &self.settings,
             &self.context,
+            self.knowledge.as_ref(),
             &backend_id,
         )?;
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -280,6 +300,7 @@ impl Experiment {
             queries: self.test.len(),
             types: self.context.types.clone(),
             unseen_types: self.unseen_types(),
+            knowledge: self.knowledge_sources(),
         };
         ExperimentReport::build(planned, &self.test, provenance)
     }

@@ -1,6 +1,7 @@
-//! One few-shot NER experiment: for each strategy, select demonstrations,
-//! render prompts, generate answers, parse them into spans and score them
-//! against the gold entities. The same queries, prompt format, model and
+//! One few-shot NER experiment: for each strategy, select demonstrations
+//! (none when k is 0: zero-shot), render prompts (with hints from
+//! [`crate::knowledge`] sources when asked for), generate answers, parse
+//! them into spans and score them against the gold entities. The same queries, prompt format, model and
 //! parameters for every strategy, so the strategies compare fairly.
 //!
 //! [`Experiment`] is the whole of it, for the command line and any other
@@ -26,8 +27,9 @@ use crate::backend::{Backend, Input, Params, Request};
 use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
-use crate::prompt::{self, Context, Pass, PromptFormat};
-use crate::select::{select_in_docs, Method, Strategy};
+use crate::knowledge::{HintLimits, Hints, Knowledge};
+use crate::prompt::{self, Context, Pass, PromptFormat, QueryInput};
+use crate::select::{select_in_docs, Demo, Method, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
@@ -41,7 +43,7 @@ pub struct Settings {
     /// them (every parameter given its value), so the report names the
     /// values used.
     pub methods: Vec<Method>,
-    /// Demonstrations per query (at least 1).
+    /// Demonstrations per query; 0 asks zero-shot (no selection at all).
     pub k: usize,
     /// Seed of random selection, of generation and of the bootstrap.
     pub seed: u64,
@@ -64,19 +66,29 @@ pub struct Settings {
     pub context_tokens: usize,
     /// Requests in flight at most (0 counts as 1).
     pub concurrency: usize,
+    /// Knowledge sources whose hints prompts show; `None`: no hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knowledge: Option<KnowledgeSettings>,
+}
+
+/// Where hints come from and how many a prompt shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeSettings {
+    /// The sources, as `--knowledge` names them: `gazetteer`, `hpo`, files (comma-separated).
+    pub sources: String,
+    /// The caps on each prompt's hints.
+    #[serde(flatten)]
+    pub limits: HintLimits,
 }
 
 impl Settings {
     /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
     pub fn needs_vectors(&self) -> bool {
-        self.methods.iter().any(|m| m.strategy.needs_vector())
+        self.k > 0 && self.methods.iter().any(|m| m.strategy.needs_vector())
     }
 
     /// Refuses settings no experiment can run with; resolves the methods.
     fn check(&mut self) -> Result<()> {
-        if self.k == 0 {
-            return Err(Error::InvalidInput("k must be at least 1".into()));
-        }
         if self.methods.is_empty() {
             return Err(Error::InvalidInput("no strategy to run".into()));
         }
@@ -137,6 +149,12 @@ pub struct Exchange {
     pub demos: Vec<String>,
     /// Demonstrations (the least similar) left out to fit the context.
     pub dropped_demos: usize,
+    /// The hints shown in the prompt, most specific first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
+    /// Hints left out: beyond the caps, or to fit the context.
+    #[serde(default)]
+    pub dropped_hints: usize,
     /// What is sent to the model.
     pub request: Request,
     /// The model's answer; `None` until it is generated.
@@ -169,68 +187,38 @@ pub fn estimate_tokens(text: &str) -> usize {
     text.chars().count().div_ceil(3)
 }
 
-/// Builds every request of every strategy. `vectors` are the queries' vectors
-/// (needed by k-NN).
+/// Builds every request of every strategy. `vectors` are the queries'
+/// vectors (needed by k-NN); `knowledge` gives each query its hints.
 fn plan(
     index: &Index,
     queries: &[Sentence],
     vectors: Option<&Vectors>,
     settings: &Settings,
     ctx: &Context,
+    knowledge: Option<&Knowledge>,
     backend_id: &str,
 ) -> Result<Vec<Planned>> {
-    let style = settings.format.style();
-    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let docs: Vec<Option<&str>> = queries.iter().map(|q| q.doc.as_deref()).collect();
-    let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
+    let hints: Vec<Hints> = match (knowledge, &settings.knowledge) {
+        (Some(knowledge), Some(given)) => queries
+            .par_iter()
+            .map(|q| knowledge.hints(&q.text, &given.limits))
+            .collect(),
+        _ => vec![Hints::default(); queries.len()],
+    };
+    let planner = Planner {
+        settings,
+        ctx,
+        backend_id,
+    };
     settings
         .methods
         .iter()
         .map(|method| {
-            let selector = method.build(index, settings.search, settings.k)?;
-            let selections = select_in_docs(index, selector.as_ref(), &texts, &docs, vectors, settings.k)?;
+            let selections = select_all(index, method, queries, vectors, settings)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
-                for pass in style.passes(&ctx.types) {
-                    let prompt = prompt::build(
-                        style.as_ref(),
-                        &pass,
-                        ctx,
-                        &examples,
-                        &query.text,
-                        Some(budget),
-                        &estimate_tokens,
-                    );
-                    let request = Request {
-                        input: input_for(settings.api, &prompt),
-                        params: Params {
-                            model: settings.model.clone(),
-                            temperature: settings.temperature,
-                            max_tokens: settings.max_tokens,
-                            stop: prompt.stop_sequences(),
-                            seed: Some(settings.seed),
-                        },
-                    };
-                    exchanges.push(Exchange {
-                        query: q,
-                        query_id: query.id.clone(),
-                        pass: pass.label.clone(),
-                        key: request.key(backend_id),
-                        demos: examples
-                            .iter()
-                            .skip(prompt.dropped)
-                            .map(|e| e.id.clone())
-                            .collect(),
-                        dropped_demos: prompt.dropped,
-                        request,
-                        answer: None,
-                        spans: Vec::new(),
-                        unparseable: 0,
-                        unknown_types: 0,
-                        not_found: 0,
-                    });
-                }
+                exchanges.extend(planner.exchanges(q, query, &examples, &hints[q]));
             }
             Ok(Planned {
                 strategy: method.strategy,
@@ -239,6 +227,88 @@ fn plan(
             })
         })
         .collect()
+}
+
+/// Each query's demonstrations by `method`; none at all when k is 0.
+fn select_all(
+    index: &Index,
+    method: &Method,
+    queries: &[Sentence],
+    vectors: Option<&Vectors>,
+    settings: &Settings,
+) -> Result<Vec<Vec<Demo>>> {
+    if settings.k == 0 {
+        return Ok(vec![Vec::new(); queries.len()]);
+    }
+    let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+    let docs: Vec<Option<&str>> = queries.iter().map(|q| q.doc.as_deref()).collect();
+    let selector = method.build(index, settings.search, settings.k)?;
+    select_in_docs(index, selector.as_ref(), &texts, &docs, vectors, settings.k)
+}
+
+/// What every request of a run shares.
+struct Planner<'a> {
+    settings: &'a Settings,
+    ctx: &'a Context,
+    backend_id: &'a str,
+}
+
+impl Planner<'_> {
+    /// The requests of query `q`, one per pass.
+    fn exchanges(&self, q: usize, query: &Sentence, examples: &[Example], hints: &Hints) -> Vec<Exchange> {
+        let settings = self.settings;
+        let style = settings.format.style();
+        let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
+        let input = QueryInput {
+            text: &query.text,
+            hints: &hints.lines,
+        };
+        style
+            .passes(&self.ctx.types)
+            .into_iter()
+            .map(|pass| {
+                let prompt = prompt::build(
+                    style.as_ref(),
+                    &pass,
+                    self.ctx,
+                    examples,
+                    input,
+                    Some(budget),
+                    &estimate_tokens,
+                );
+                let request = Request {
+                    input: input_for(settings.api, &prompt),
+                    params: Params {
+                        model: settings.model.clone(),
+                        temperature: settings.temperature,
+                        max_tokens: settings.max_tokens,
+                        stop: prompt.stop_sequences(),
+                        seed: Some(settings.seed),
+                    },
+                };
+                Exchange {
+                    query: q,
+                    query_id: query.id.clone(),
+                    pass: pass.label.clone(),
+                    key: request.key(self.backend_id),
+                    demos: examples
+                        .iter()
+                        .skip(prompt.dropped)
+                        .map(|e| e.id.clone())
+                        .collect(),
+                    dropped_demos: prompt.dropped,
+                    dropped_hints: hints.dropped + prompt.dropped_hints,
+                    hints: prompt.hints,
+                    request,
+                    answer: None,
+                    spans: Vec::new(),
+                    unparseable: 0,
+                    unknown_types: 0,
+                    not_found: 0,
+                }
+            })
+            .collect()
+    }
 }
 
 fn input_for(api: Api, prompt: &prompt::Prompt) -> Input {
@@ -324,6 +394,7 @@ mod tests {
             max_tokens: 128,
             context_tokens: 4096,
             concurrency: 2,
+            knowledge: None,
         }
     }
 
@@ -333,6 +404,10 @@ mod tests {
         assert!(settings(&[Strategy::Random, Strategy::Mmr], 4).needs_vectors());
         assert!(settings(&[Strategy::Coverage], 4).needs_vectors());
         assert!(!settings(&[Strategy::Random], 4).needs_vectors());
+        assert!(
+            !settings(&[Strategy::Knn], 0).needs_vectors(),
+            "zero-shot selects nothing"
+        );
     }
 
     #[test]
@@ -360,9 +435,11 @@ mod tests {
     #[test]
     fn settings_no_experiment_can_run_with_are_refused() {
         assert!(settings(&[Strategy::Random], 1).check().is_ok());
-        for mut bad in [settings(&[Strategy::Random], 0), settings(&[], 4)] {
-            let error = bad.check().unwrap_err();
-            assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
-        }
+        assert!(
+            settings(&[Strategy::Knn, Strategy::Mmr], 0).check().is_ok(),
+            "zero-shot"
+        );
+        let error = settings(&[], 4).check().unwrap_err();
+        assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
     }
 }

@@ -11,11 +11,9 @@ use super::{predictions, Planned, Settings};
 use crate::corpus::{Sentence, Span};
 use crate::digest::sha256_hex;
 use crate::encoder::EncoderInfo;
-use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation};
+use crate::eval::{bootstrap_difference, score, Interval, Report as Evaluation, BOOTSTRAP_SAMPLES};
+use crate::knowledge::SourceInfo;
 use crate::select::{Method, Strategy};
-
-/// Bootstrap resamples for the difference intervals.
-const BOOTSTRAP_SAMPLES: usize = 1000;
 
 /// The results of one strategy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +34,12 @@ pub struct StrategyResult {
     pub not_found: usize,
     /// Demonstrations dropped to fit the model's context.
     pub dropped_demos: usize,
+    /// Hints shown, over all requests.
+    #[serde(default)]
+    pub hints: usize,
+    /// Hints left out (beyond the caps, or to fit the context), over all requests.
+    #[serde(default)]
+    pub dropped_hints: usize,
 }
 
 /// Strict micro F1 of `first` minus that of `second`.
@@ -97,6 +101,9 @@ pub struct Provenance {
     pub queries: usize,
     pub types: Vec<String>,
     pub unseen_types: Vec<String>,
+    /// The knowledge sources hints came from: name, version, sha256, licence notice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knowledge: Vec<SourceInfo>,
 }
 
 /// Everything an experiment measured, and what it was made from: `report.json`.
@@ -128,6 +135,8 @@ impl ExperimentReport {
                 unknown_types: p.exchanges.iter().map(|e| e.unknown_types).sum(),
                 not_found: p.exchanges.iter().map(|e| e.not_found).sum(),
                 dropped_demos: p.exchanges.iter().map(|e| e.dropped_demos).sum(),
+                hints: p.exchanges.iter().map(|e| e.hints.len()).sum(),
+                dropped_hints: p.exchanges.iter().map(|e| e.dropped_hints).sum(),
             })
             .collect::<Vec<_>>();
         let comparisons = (1..planned.len())
@@ -186,6 +195,7 @@ impl ExperimentReport {
             "\n{} sentences of `{}`, demonstrations from `{}`; prompt `{}`, k = {}, model `{}`, temperature {}, max tokens {}, seed {}.",
             p.queries, p.test, p.index, s.format, s.k, s.model, s.temperature, s.max_tokens, s.seed
         );
+        write_knowledge(&mut md, self);
         if !p.unseen_types.is_empty() {
             let _ = writeln!(
                 md,
@@ -195,6 +205,22 @@ impl ExperimentReport {
         }
         md
     }
+}
+
+/// The knowledge sources with their notices, and each strategy's hint counts.
+fn write_knowledge(md: &mut String, report: &ExperimentReport) {
+    if report.provenance.knowledge.is_empty() {
+        return;
+    }
+    for source in &report.provenance.knowledge {
+        let _ = writeln!(md, "\nHints from {}.", source.notice());
+    }
+    let counts: Vec<String> = report
+        .strategies
+        .iter()
+        .map(|r| format!("{} {} shown, {} left out", r.strategy, r.hints, r.dropped_hints))
+        .collect();
+    let _ = writeln!(md, "\nHints: {}.", counts.join("; "));
 }
 
 #[cfg(test)]
@@ -228,6 +254,7 @@ mod tests {
                 max_tokens: 96,
                 context_tokens: 2048,
                 concurrency: 2,
+                knowledge: None,
             },
             backend: "http://127.0.0.1:8089".into(),
             encoder: EncoderInfo {
@@ -248,6 +275,7 @@ mod tests {
             queries: 0,
             types: vec!["Disease".into()],
             unseen_types: Vec::new(),
+            knowledge: Vec::new(),
         }
     }
 

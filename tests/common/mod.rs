@@ -250,3 +250,11 @@ pub fn shared_data() -> Option<PathBuf> {
     let missing = (!dir.is_dir()).then(|| format!("no shared corpora at {}", dir.display()));
     (!skip(missing)).then_some(dir)
 }
+
+/// The Human Phenotype Ontology that `scripts/hpo.sh` links at
+/// `.cache/hpo/hp.obo`, or `None` after saying the test is skipped.
+pub fn hpo_obo() -> Option<PathBuf> {
+    let path = repo().join(".cache/hpo/hp.obo");
+    let missing = (!path.is_file()).then(|| format!("no {} (scripts/hpo.sh)", path.display()));
+    (!skip(missing)).then_some(path)
+}
