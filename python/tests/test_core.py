@@ -100,3 +100,12 @@ def test_render_prompt_shows_the_demos_most_similar_last(ncbi_index, queries):
     assert prompt["messages"][-1] == {"role": "user", "content": queries[0]}
     per_type = exemplar.render_prompt(queries[0], demos, "gpt-ner", types=["Disease", "Chemical"])
     assert [p["type"] for p in per_type] == ["Disease", "Chemical"]
+
+
+def test_four_threads_get_what_one_gets(ncbi_index, queries):
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = [ncbi_index.select(q, k=4) for q in queries]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: ncbi_index.select(q, k=4), queries))
+    assert together == alone
