@@ -37,7 +37,9 @@ phase "cargo test --doc" cargo test --doc
 python_tests() {
     local python flags=(-q -rs)
     python="$(scripts/python.sh | tail -1)"
-    [[ "${CI:-}" == true ]] && flags+=(-p no:cacheprovider)
+    if [[ "${CI:-}" == true ]]; then
+        flags+=(-p no:cacheprovider)
+    fi
     EXEMPLAR_BIN="$PWD/target/debug/exemplar" "$python" -m pytest "${flags[@]}" python/tests
 }
 phase "python.sh + pytest" python_tests

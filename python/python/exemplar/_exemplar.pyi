@@ -1,6 +1,7 @@
 """Type stubs of the native module (python/src/*.rs); docstrings as there."""
 
 import os
+import pathlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -111,7 +112,7 @@ class Index:
         """Embeds the corpus file(s) and writes the index directory ``out``
         (replacing an index there atomically), as ``exemplar index build``."""
     @property
-    def path(self) -> str:
+    def path(self) -> pathlib.Path:
         """The directory the index was opened from or written to."""
     @property
     def entity_types(self) -> List[str]:
