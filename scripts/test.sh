@@ -3,8 +3,8 @@
 # a fresh machine (ONNX Runtime and the sentence encoder; llama-server and
 # Gemma 3 270M for the end-to-end tests; hnswlib, FAISS and usearch for the
 # peer comparison script; rank-bm25 for the BM25 reference), then runs the whole test suite
-# (unit, property, snapshot, integration, LLM end-to-end and doc tests)
-# against the real model, corpora and LLM server.
+# (unit, property, snapshot, integration, LLM end-to-end and doc tests, then
+# the Python package's pytest suite) against the real model, corpora and LLM server.
 #
 # The pinned third-party builds and downloads are cached outside the clone
 # (scripts/cache.sh), so on a machine that ran this before, the set-up only
@@ -31,6 +31,18 @@ phase "peers.sh --setup" scripts/peers.sh --setup
 phase "bm25_reference.sh --setup" scripts/bm25_reference.sh --setup
 phase "cargo test --all-targets" cargo test --all-targets --no-fail-fast
 phase "cargo test --doc" cargo test --doc
+# The Python package (scripts/python.sh: venv, wheel, install), then its
+# tests against the debug binary the cargo phases built (under CI=true
+# without pytest's cache directory, and listing the skipped, which fail here).
+python_tests() {
+    local python flags=(-q -rs)
+    python="$(scripts/python.sh | tail -1)"
+    if [[ "${CI:-}" == true ]]; then
+        flags+=(-p no:cacheprovider)
+    fi
+    EXEMPLAR_BIN="$PWD/target/debug/exemplar" "$python" -m pytest "${flags[@]}" python/tests
+}
+phase "python.sh + pytest" python_tests
 
 printf '[test] phase times:\n'
 printf '[test]   %s\n' "${timings[@]}"

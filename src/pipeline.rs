@@ -4,12 +4,13 @@
 
 use std::path::Path;
 
-use crate::corpus::{Corpus, Example};
+use crate::corpus::{Corpus, Example, Format};
+use crate::digest::sha256_hex;
 use crate::encoder::{embed_all, Embedded, Encoder, Truncation};
 use crate::error::{Error, Result};
-use crate::index::{partial_dir, BuildOptions, Index, SearchMode, SourceInfo};
+use crate::index::{partial_dir, BuildOptions, Index, SearchMode, SourceInfo, Vectors};
 use crate::progress::Progress;
-use crate::select::{select_batch, Method, Selection};
+use crate::select::{select_batch, Method, Selection, Selector};
 
 /// Embeds `texts` (no checkpoint), reporting progress as the stage `"embedding"`.
 pub fn embed(encoder: &dyn Encoder, texts: &[&str], progress: &dyn Progress) -> Result<Embedded> {
@@ -46,36 +47,104 @@ pub fn select(
     encoder: Option<&dyn Encoder>,
     progress: &dyn Progress,
 ) -> Result<Selected> {
-    let warnings = method.check(index, k)?;
-    let method = method.clone().resolve(k)?;
-    let selector = method.build(index, mode, k)?;
+    let prepared = Prepared::new(index, method, mode, k)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let (vectors, truncated) = if selector.needs_vector() {
+    let (vectors, truncated) = if prepared.selector.needs_vector() {
         let encoder = encoder.ok_or_else(|| {
-            Error::InvalidInput(format!("strategy {} needs the sentence encoder", selector.name()))
+            Error::InvalidInput(format!(
+                "strategy {} needs the sentence encoder",
+                prepared.selector.name()
+            ))
         })?;
         let embedded = embed(encoder, &texts, progress)?;
         (Some(embedded.vectors), embedded.truncated)
     } else {
         (None, Vec::new())
     };
-    let demos = select_batch(index, selector.as_ref(), &texts, vectors.as_ref(), k)?;
-    let score_kind = method.score_kind()?;
-    let selections = queries
-        .iter()
-        .zip(demos)
-        .map(|(query, demos)| Selection {
-            query: query.clone(),
-            method: method.clone(),
-            score_kind,
-            demos,
+    let mut selected = prepared.run(index, queries, vectors.as_ref(), k)?;
+    selected.truncated = truncated;
+    Ok(selected)
+}
+
+/// [`select`] for queries embedded by the caller (row i of `vectors` is
+/// query i's, from the index's encoder; `None` for strategies that need no
+/// vectors): what the Python bindings' `Index.select(vectors=...)` runs.
+pub fn select_embedded(
+    index: &Index,
+    method: &Method,
+    mode: SearchMode,
+    queries: &[Example],
+    k: usize,
+    vectors: Option<&Vectors>,
+) -> Result<Selected> {
+    Prepared::new(index, method, mode, k)?.run(index, queries, vectors, k)
+}
+
+/// A method checked against an index, resolved and built.
+struct Prepared {
+    method: Method,
+    selector: Box<dyn Selector>,
+    warnings: Vec<String>,
+}
+
+impl Prepared {
+    fn new(index: &Index, method: &Method, mode: SearchMode, k: usize) -> Result<Prepared> {
+        let warnings = method.check(index, k)?;
+        let method = method.clone().resolve(k)?;
+        let selector = method.build(index, mode, k)?;
+        Ok(Prepared {
+            method,
+            selector,
+            warnings,
         })
-        .collect();
-    Ok(Selected {
-        selections,
-        truncated,
-        warnings,
-    })
+    }
+
+    fn run(
+        self,
+        index: &Index,
+        queries: &[Example],
+        vectors: Option<&Vectors>,
+        k: usize,
+    ) -> Result<Selected> {
+        let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+        let demos = select_batch(index, self.selector.as_ref(), &texts, vectors, k)?;
+        let score_kind = self.method.score_kind()?;
+        let selections = queries
+            .iter()
+            .zip(demos)
+            .map(|(query, demos)| Selection {
+                query: query.clone(),
+                method: self.method.clone(),
+                score_kind,
+                demos,
+            })
+            .collect();
+        Ok(Selected {
+            selections,
+            truncated: Vec::new(),
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// What an index records of the corpus files it is built from: each path as
+/// given, its format and, for a file (not a BRAT directory), its sha256.
+pub fn sources(paths: &[impl AsRef<Path>], format: Format) -> Result<Vec<SourceInfo>> {
+    paths
+        .iter()
+        .map(|path| {
+            let path = path.as_ref();
+            let sha256 = match path.is_file() {
+                true => Some(sha256_hex(&std::fs::read(path).map_err(|e| Error::io(path, e))?)),
+                false => None,
+            };
+            Ok(SourceInfo {
+                path: path.display().to_string(),
+                format,
+                sha256,
+            })
+        })
+        .collect()
 }
 
 /// What [`build_index`] noticed besides the index itself.
