@@ -1,10 +1,10 @@
 //! The module's functions: reading corpora, rendering prompts, scoring.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use exemplar::corpus::{self, Corpus, Example, Format, ReadOptions, Span, TagScheme};
-use exemplar::eval::{align, predictions_format, read_predictions, score, Report};
+use exemplar::corpus::{self, Corpus, Example, Format, ReadOptions, Span, TagScheme, Warning};
+use exemplar::eval::{evaluate_files, score, Evaluation, Reading};
 use exemplar::prompt::{build, check_template, Context, Message, Prompt, PromptFormat};
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
@@ -21,9 +21,9 @@ fn read_options(py: Python<'_>, scheme: &str, skip_invalid_spans: bool) -> PyRes
 }
 
 /// What the readers accepted but noticed, as Python `UserWarning`s.
-fn warn_readers(py: Python<'_>, corpus: &Corpus) -> PyResult<()> {
+fn warn_readers(py: Python<'_>, warnings: &[Warning]) -> PyResult<()> {
     let category = py.get_type::<PyUserWarning>();
-    for warning in &corpus.warnings {
+    for warning in warnings {
         let text = format!("{}: {}", warning.location, warning.message).replace('\0', " ");
         PyErr::warn(py, &category, &std::ffi::CString::new(text)?, 2)?;
     }
@@ -57,7 +57,7 @@ pub fn read_corpus<'py>(
             },
         ))
     })?;
-    warn_readers(py, &corpus)?;
+    warn_readers(py, &corpus.warnings)?;
     to_python(py, &json)
 }
 
@@ -133,41 +133,6 @@ pub fn render_prompt<'py>(
     to_python(py, &json)
 }
 
-/// `exemplar eval --json`'s object: the scores and the predicted tags repaired.
-#[derive(Serialize)]
-struct Evaluation {
-    #[serde(flatten)]
-    report: Report,
-    repaired_tags: usize,
-}
-
-/// Gold and predicted files scored as `exemplar eval` scores them.
-fn evaluate_files(
-    gold: &Path,
-    pred: &Path,
-    format: Format,
-    pred_format: Option<Format>,
-    options: &ReadOptions,
-    strict_tags: bool,
-) -> Outcome<(Evaluation, Corpus)> {
-    let gold_corpus = corpus::read(gold, format, options)?;
-    let pred_format = pred_format.unwrap_or_else(|| predictions_format(pred, format));
-    let predictions = read_predictions(pred, pred_format, options, strict_tags)?;
-    let predicted = align(&gold_corpus.sentences, &predictions.corpus.sentences).map_err(|e| {
-        exemplar::Error::InvalidInput(format!(
-            "the predictions in {} do not match the gold sentences in {}: {e}",
-            pred.display(),
-            gold.display()
-        ))
-    })?;
-    let gold_spans: Vec<Vec<Span>> = gold_corpus.sentences.into_iter().map(|s| s.entities).collect();
-    let evaluation = Evaluation {
-        report: score(&gold_spans, &predicted),
-        repaired_tags: predictions.repaired_tags,
-    };
-    Ok((evaluation, predictions.corpus))
-}
-
 /// Strict and relaxed P/R/F1, as `exemplar eval --json` prints them. `gold`
 /// and `pred` are files (read as `exemplar eval --gold --pred` reads them;
 /// `pred_format` by the extension, else `format`), or lists with one list of
@@ -189,12 +154,17 @@ pub fn evaluate<'py>(
         let format: Format = named(py, format)?;
         let pred_format = pred_format.map(|name| named::<Format>(py, name)).transpose()?;
         let options = read_options(py, scheme, skip_invalid_spans)?;
-        let (json, corpus) = detached(py, || {
-            let (evaluation, corpus) =
-                evaluate_files(&gold, &pred, format, pred_format, &options, strict_tags)?;
-            Ok((to_json(&evaluation)?, corpus))
+        let reading = Reading {
+            format,
+            pred_format,
+            options,
+            strict_tags,
+        };
+        let (json, warnings) = detached(py, || {
+            let scored = evaluate_files(&gold, &pred, None, &reading)?;
+            Ok((to_json(&scored.evaluation)?, scored.warnings))
         })?;
-        warn_readers(py, &corpus)?;
+        warn_readers(py, &warnings)?;
         return to_python(py, &json);
     }
     let gold: Vec<Vec<Span>> = from_python(gold, "gold")?;
@@ -210,6 +180,7 @@ pub fn evaluate<'py>(
         let evaluation = Evaluation {
             report: score(&gold, &pred),
             repaired_tags: 0,
+            vs_baseline: None,
         };
         Ok(to_json(&evaluation)?)
     })?;

@@ -1,20 +1,15 @@
 //! `exemplar eval`: scores predictions against a gold corpus.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
-use serde::Serialize;
 
 use super::{print_json, report_warnings, CorpusArgs};
-use exemplar::corpus::{Format, Sentence, Span};
+use exemplar::corpus::Format;
 use exemplar::error::EXIT_CHECK_FAILED;
-use exemplar::eval::{
-    align, bootstrap_difference, predictions_format, read_predictions, score, Interval, Prf, Report, Scores,
-    BOOTSTRAP_SAMPLES,
-};
+use exemplar::eval::{evaluate_files, Baseline, Evaluation, Prf, Reading, Report, Scores};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -52,18 +47,6 @@ pub struct EvalArgs {
     /// (and "vs_baseline": {"difference", "low", "high", "samples", "seed"} with --baseline).
     #[arg(long)]
     json: bool,
-}
-
-/// The scores and what reading the predictions took.
-#[derive(Debug, PartialEq, Serialize)]
-struct Evaluation {
-    #[serde(flatten)]
-    report: Report,
-    /// Predicted CoNLL tags read as opening an entity they did not continue.
-    repaired_tags: usize,
-    /// Strict micro F1 of the predictions minus the baseline's, with its interval.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vs_baseline: Option<Interval>,
 }
 
 pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -104,39 +87,21 @@ fn check_min_f1(report: &Report, min: Option<f64>) -> ExitCode {
 }
 
 /// Reads the gold and the predictions (and the baseline's), pairs their
-/// sentences and scores them.
+/// sentences and scores them; the readers' warnings go to stderr.
 fn evaluate(args: &EvalArgs) -> anyhow::Result<Evaluation> {
-    let gold = args.corpus.read(&[&args.gold])?.sentences;
-    let (predicted, repaired_tags) = read_aligned(args, &args.pred, &gold)?;
-    let baseline = match &args.baseline {
-        Some(path) => Some(read_aligned(args, path, &gold)?.0),
-        None => None,
+    let reading = Reading {
+        format: args.corpus.format,
+        pred_format: args.pred_format,
+        options: args.corpus.options(),
+        strict_tags: args.strict_tags,
     };
-    let gold: Vec<Vec<Span>> = gold.into_iter().map(|s| s.entities).collect();
-    let vs_baseline = baseline
-        .map(|baseline| bootstrap_difference(&gold, &predicted, &baseline, BOOTSTRAP_SAMPLES, args.seed));
-    Ok(Evaluation {
-        report: score(&gold, &predicted),
-        repaired_tags,
-        vs_baseline,
-    })
-}
-
-/// The predicted spans of `path`, one list per gold sentence, and the tags repaired reading them.
-fn read_aligned(args: &EvalArgs, path: &Path, gold: &[Sentence]) -> anyhow::Result<(Vec<Vec<Span>>, usize)> {
-    let format = args
-        .pred_format
-        .unwrap_or_else(|| predictions_format(path, args.corpus.format));
-    let pred = read_predictions(path, format, &args.corpus.options(), args.strict_tags)?;
-    report_warnings(&pred.corpus);
-    let predicted = align(gold, &pred.corpus.sentences).with_context(|| {
-        format!(
-            "the predictions in {} do not match the gold sentences in {}",
-            path.display(),
-            args.gold.display()
-        )
-    })?;
-    Ok((predicted, pred.repaired_tags))
+    let baseline = args.baseline.as_deref().map(|pred| Baseline {
+        pred,
+        seed: args.seed,
+    });
+    let scored = evaluate_files(&args.gold, &args.pred, baseline, &reading)?;
+    report_warnings(&scored.warnings);
+    Ok(scored.evaluation)
 }
 
 /// The report for people: per type, then micro and macro averages, strict
@@ -206,6 +171,8 @@ fn section(out: &mut String, title: &str, scores: &Scores, width: usize) {
 mod tests {
     use super::*;
     use clap::Parser;
+    use exemplar::corpus::Span;
+    use exemplar::eval::{score, BOOTSTRAP_SAMPLES};
 
     #[derive(Parser)]
     struct Wrapper {

@@ -9,11 +9,8 @@ use serde::Serialize;
 
 use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
 use exemplar::bench::{neighbour_ids, recall_at_k};
-use exemplar::digest::sha256_hex;
 use exemplar::encoder::Encoder;
-use exemplar::index::{
-    check_replaceable, BuildOptions, HnswParams, Index, SearchMode, SourceInfo, DEFAULT_EF_SEARCH,
-};
+use exemplar::index::{check_replaceable, BuildOptions, HnswParams, Index, SearchMode, DEFAULT_EF_SEARCH};
 use exemplar::pipeline::{build_and_save, embed};
 use exemplar::progress::bars;
 use exemplar::select::DEFAULT_K;
@@ -102,32 +99,13 @@ pub fn run(command: IndexCommand, quiet: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn sources(paths: &[PathBuf], input: &CorpusArgs) -> anyhow::Result<Vec<SourceInfo>> {
-    paths
-        .iter()
-        .map(|path| {
-            let sha256 = if path.is_file() {
-                let bytes = std::fs::read(path).map_err(|e| exemplar::error::Error::io(path, e))?;
-                Some(sha256_hex(&bytes))
-            } else {
-                None
-            };
-            Ok(SourceInfo {
-                path: path.display().to_string(),
-                format: input.format,
-                sha256,
-            })
-        })
-        .collect()
-}
-
 fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // Before any work: a wrong --out (a file, the corpus itself, a directory
     // of other things) is refused with nothing embedded and nothing written.
     check_replaceable(&args.out)?;
     let corpus = args.input.read(&args.corpus)?;
-    let sources = sources(&args.corpus, &args.input)?;
+    let sources = exemplar::pipeline::sources(&args.corpus, args.input.format)?;
     let encoder = args.model.open()?;
     let options = BuildOptions {
         hnsw: HnswParams {

@@ -200,7 +200,7 @@ struct CorpusArgs {
 impl CorpusArgs {
     fn read(&self, paths: &[impl AsRef<Path>]) -> anyhow::Result<Corpus> {
         let corpus = corpus::read_all(paths, self.format, &self.options())?;
-        report_warnings(&corpus);
+        report_warnings(&corpus.warnings);
         Ok(corpus)
     }
 
@@ -222,13 +222,13 @@ fn choice<T: Named>() -> impl clap::builder::TypedValueParser<Value = T> {
 }
 
 /// Prints what the readers noticed (the first few, then a count).
-fn report_warnings(corpus: &Corpus) {
+fn report_warnings(warnings: &[corpus::Warning]) {
     const SHOWN: usize = 5;
-    for warning in corpus.warnings.iter().take(SHOWN) {
+    for warning in warnings.iter().take(SHOWN) {
         eprintln!("warning: {}: {}", warning.location, warning.message);
     }
-    if corpus.warnings.len() > SHOWN {
-        eprintln!("warning: … and {} more", corpus.warnings.len() - SHOWN);
+    if warnings.len() > SHOWN {
+        eprintln!("warning: … and {} more", warnings.len() - SHOWN);
     }
 }
 

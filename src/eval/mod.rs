@@ -12,6 +12,7 @@
 
 mod align;
 mod bootstrap;
+mod files;
 mod predictions;
 #[cfg(test)]
 mod seqeval;
@@ -25,6 +26,7 @@ use crate::corpus::Span;
 
 pub use align::align;
 pub use bootstrap::{bootstrap, bootstrap_difference, Interval, BOOTSTRAP_SAMPLES};
+pub use files::{evaluate_files, Baseline, Evaluation, Reading, Scored};
 pub use predictions::{predictions_format, read_predictions, Predictions};
 
 /// Precision, recall and F1 as fractions; 0 where undefined (no predictions,
