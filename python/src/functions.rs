@@ -159,6 +159,7 @@ pub fn evaluate<'py>(
             pred_format,
             options,
             strict_tags,
+            limit: None,
         };
         let (json, warnings) = detached(py, || {
             let scored = evaluate_files(&gold, &pred, None, &reading)?;

@@ -37,6 +37,9 @@ pub struct EvalArgs {
     /// bootstrap 95% interval over sentences (e.g. two runs' predictions.jsonl).
     #[arg(long, value_name = "PRED")]
     baseline: Option<PathBuf>,
+    /// Score only the first N gold sentences (the predictions of `exemplar run --limit N`).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
     /// Seed of the bootstrap resampling (with --baseline).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -94,6 +97,7 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<Evaluation> {
         pred_format: args.pred_format,
         options: args.corpus.options(),
         strict_tags: args.strict_tags,
+        limit: args.limit,
     };
     let baseline = args.baseline.as_deref().map(|pred| Baseline {
         pred,
@@ -353,5 +357,21 @@ macro avg     100.00  100.00  100.00        2
             message.contains("other.jsonl do not match the gold sentences"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn limit_scores_the_first_gold_sentences_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let gold = write(dir.path(), "test.tsv", "fever\tB-Disease\n\ncough\tB-Disease\n");
+        let first =
+            "{\"text\": \"fever\", \"entities\": [{\"start\": 0, \"end\": 5, \"type\": \"Disease\"}]}\n";
+        let pred = write(dir.path(), "first.jsonl", first);
+        let message = format!("{:#}", eval(&gold, &pred, &[]).unwrap_err());
+        assert!(
+            message.contains("1 predicted sentences but 2 gold sentences"),
+            "{message}"
+        );
+        let report = eval(&gold, &pred, &["--limit", "1"]).unwrap().report;
+        assert_eq!((report.sentences, report.strict.micro.f1), (1, 1.0));
     }
 }

@@ -22,6 +22,8 @@ pub struct Reading {
     pub options: ReadOptions,
     /// Refuse predicted CoNLL tags that continue no entity instead of repairing them.
     pub strict_tags: bool,
+    /// Score only the first N gold sentences (those `exemplar run --limit N` predicted).
+    pub limit: Option<usize>,
 }
 
 /// `exemplar eval --json`'s object.
@@ -62,7 +64,10 @@ pub fn evaluate_files(
     baseline: Option<Baseline>,
     reading: &Reading,
 ) -> Result<Scored> {
-    let gold_corpus = corpus::read(gold, reading.format, &reading.options)?;
+    let mut gold_corpus = corpus::read(gold, reading.format, &reading.options)?;
+    if let Some(limit) = reading.limit {
+        gold_corpus.sentences.truncate(limit);
+    }
     let mut warnings = gold_corpus.warnings;
     let mut read = |path: &Path| -> Result<(Vec<Vec<Span>>, usize)> {
         let (spans, repaired, noticed) = read_aligned(path, gold, &gold_corpus.sentences, reading)?;
