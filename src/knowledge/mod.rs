@@ -357,6 +357,15 @@ pub struct Knowledge {
     matcher: matcher::Matcher,
 }
 
+impl std::fmt::Debug for Knowledge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knowledge")
+            .field("sources", &self.sources())
+            .field("patterns", &self.patterns())
+            .finish()
+    }
+}
+
 impl Knowledge {
     /// Joins `sources` and builds the matcher. A source without terms is
     /// refused (it is always a mistake: a wrong file, an index without entities).
