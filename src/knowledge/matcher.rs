@@ -75,22 +75,10 @@ impl Matcher {
         let mut exact: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (s, list) in sources.iter().enumerate() {
             for (t, term) in list.iter().enumerate() {
-                let mut whole: Vec<String> = std::iter::once(&term.name)
-                    .chain(&term.synonyms)
-                    .filter_map(|name| exact_key(name))
-                    .collect();
-                whole.sort_unstable();
-                whole.dedup();
-                for key in whole {
+                for key in keys(term, exact_key) {
                     exact.entry(key).or_default().push((s, t));
                 }
-                let mut names: Vec<String> = std::iter::once(&term.name)
-                    .chain(&term.synonyms)
-                    .filter_map(|name| pattern_key(name))
-                    .collect();
-                names.sort_unstable();
-                names.dedup();
-                for key in names {
+                for key in keys(term, pattern_key) {
                     let id = *ids.entry(key.clone()).or_insert_with(|| {
                         patterns.push(key);
                         terms.push(Vec::new());
@@ -164,6 +152,17 @@ pub(super) fn longest_first<T>(mut items: Vec<T>, span: impl Fn(&T) -> (usize, u
     kept
 }
 
+/// The distinct keys `key` gives a term's name and synonyms.
+fn keys(term: &Term, key: fn(&str) -> Option<String>) -> Vec<String> {
+    let mut keys: Vec<String> = std::iter::once(&term.name)
+        .chain(&term.synonyms)
+        .filter_map(|name| key(name))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// The key a whole name is looked up by: Unicode lower case, trimmed;
 /// `None` without a word character or for a function word.
 fn exact_key(name: &str) -> Option<String> {
@@ -193,11 +192,12 @@ fn chars_before(text: &str, at: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn term(name: &str, synonyms: &[&str]) -> Term {
+    /// A term of category `C` with these names.
+    pub(in crate::knowledge) fn term(name: &str, synonyms: &[&str]) -> Term {
         Term {
             id: None,
             name: name.into(),

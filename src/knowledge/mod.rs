@@ -607,17 +607,6 @@ mod tests {
         assert!(gazetteer.to_string().contains("needs an index"), "{gazetteer}");
     }
 
-    fn term(name: &str, synonyms: &[&str]) -> Term {
-        Term {
-            id: None,
-            name: name.into(),
-            synonyms: synonyms.iter().map(|s| s.to_string()).collect(),
-            category: "Disease".into(),
-            definition: None,
-            count: None,
-        }
-    }
-
     fn info(name: &str) -> SourceInfo {
         SourceInfo {
             name: name.into(),
@@ -632,6 +621,7 @@ mod tests {
 
     #[test]
     fn candidates_are_looked_up_whole_then_searched_within() {
+        use matcher::tests::term;
         let terms = vec![
             term("Seizure", &["Seizures"]),
             term("MS", &[]),
@@ -659,7 +649,7 @@ mod tests {
             "too short to match in running text"
         );
         let hints = knowledge.candidate_hints(text, &candidates[..1], &HintLimits::default());
-        assert_eq!(hints.lines, ["`seizures`: Disease (terms Seizure)"]);
+        assert_eq!(hints.lines, ["`seizures`: C (terms Seizure)"]);
     }
 
     #[test]
