@@ -387,9 +387,9 @@ fn run_five(options: &[&str]) -> Command {
     command
 }
 
-/// The prompt text of each line of a dry run's `requests.jsonl`.
-fn prompts_written(out: &Path) -> Vec<String> {
-    let lines = json_lines(&std::fs::read_to_string(out.join("random/requests.jsonl")).unwrap());
+/// The prompt text of each line of a dry run's `<arm>/requests.jsonl`.
+fn prompts_written(out: &Path, arm: &str) -> Vec<String> {
+    let lines = json_lines(&std::fs::read_to_string(out.join(arm).join("requests.jsonl")).unwrap());
     lines
         .iter()
         .map(|line| match &line["body"]["prompt"] {
@@ -434,7 +434,7 @@ fn a_zero_shot_dry_run_shows_the_gazetteer_s_hints_in_every_request() {
         ])
         .arg(&out),
     );
-    let prompts = prompts_written(&out);
+    let prompts = prompts_written(&out, "zero-shot");
     assert_eq!(prompts.len(), 5);
     for (prompt, hints) in prompts.iter().zip(&expected) {
         assert_eq!(
@@ -466,7 +466,7 @@ fn a_zero_shot_dry_run_shows_the_gazetteer_s_hints_in_every_request() {
         .args(["--prompt", "dice", "--api", "chat", "--dry-run", "--out"])
         .arg(&out),
     );
-    let systems = prompts_written(&out);
+    let systems = prompts_written(&out, "zero-shot");
     for (system, hints) in systems.iter().zip(&expected) {
         assert_eq!(system.contains(HINTS_HEADING), !hints.is_empty(), "{system}");
         assert!(system.ends_with(&hints.iter().map(|h| format!("\n- {h}")).collect::<String>()));
@@ -567,6 +567,162 @@ fn a_run_with_hpo_records_its_version_and_licence_and_logs_its_hints() {
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         markdown.contains("Hints from HPO (Human Phenotype Ontology; hp/releases/2025-01-16;"),
+        "{markdown}"
+    );
+}
+
+/// A batch output file answering each request of `requests` (batch lines) with `answer(i)`.
+fn batch_answers(requests: &[Value], answer: impl Fn(usize) -> String) -> String {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            serde_json::json!({"custom_id": r["custom_id"], "response": {"body": {"choices": [{"text": answer(i)}]}}})
+                .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn llm_candidates_are_asked_first_then_their_lookups_are_the_hints() {
+    use exemplar::prompt::candidates;
+    let out = scratch("knowledge-run").join("candidates");
+    let options = [
+        "--knowledge",
+        "gazetteer",
+        "--knowledge-candidates",
+        "llm",
+        "--k",
+        "0",
+        "--strategy",
+        "knn",
+        "--prompt",
+        "list",
+    ];
+    // A dry run can only write the first requests: the prompts need their answers.
+    let output = run_five(&options)
+        .arg("--dry-run")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("wrote 5 first requests (candidates)") && stderr.contains("--dry-run --answers"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("one arm, zero-shot, is run (knn would give the same prompts)"),
+        "{stderr}"
+    );
+    assert!(!out.join("zero-shot").exists());
+    let test: Vec<Sentence> = ncbi("test.tsv").sentences.into_iter().take(5).collect();
+    let first = prompts_written(&out, "candidates");
+    for (prompt, sentence) in first.iter().zip(&test) {
+        assert!(prompt.starts_with("You are an expert annotator"), "{prompt}");
+        assert!(prompt.contains("could be mentions of these entity types: Disease."));
+        assert!(prompt.ends_with(&format!("Input: {}\nOutput:\n", sentence.text)));
+    }
+
+    // Answers: each sentence's gold mentions as a list, and a term it does not contain.
+    let answer = |i: usize| -> String {
+        let mentions: String = test[i]
+            .entities
+            .iter()
+            .map(|e| format!("- {}\n", test[i].slice(e.start, e.end)))
+            .collect();
+        format!("Candidates:\n{mentions}1. \"hyperglycaemia\"\n")
+    };
+    let first_requests = json_lines(&std::fs::read_to_string(out.join("candidates/requests.jsonl")).unwrap());
+    let first_file = out.join("first-answers.jsonl");
+    std::fs::write(&first_file, batch_answers(&first_requests, answer)).unwrap();
+    stdout_of(
+        run_five(&options)
+            .args(["--dry-run", "--answers"])
+            .arg(&first_file)
+            .arg("--out")
+            .arg(&out),
+    );
+    let (index, dir) = train_index();
+    let knowledge = Knowledge::new(vec![Box::new(gazetteer::of_index(index, dir))]).unwrap();
+    let expected: Vec<Vec<String>> = test
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let read = candidates::parse(&answer(i), &s.text);
+            let spans: Vec<(usize, usize)> = read.found.iter().map(|c| (c.start, c.end)).collect();
+            knowledge
+                .candidate_hints(&s.text, &spans, &HintLimits::default())
+                .lines
+        })
+        .collect();
+    assert!(
+        expected.iter().filter(|h| !h.is_empty()).count() >= 3,
+        "{expected:?}"
+    );
+    let prompts = prompts_written(&out, "zero-shot");
+    assert_eq!(prompts.len(), 5);
+    for (prompt, hints) in prompts.iter().zip(&expected) {
+        let listed: String = hints.iter().map(|h| format!("\n- {h}")).collect();
+        assert_eq!(
+            prompt.contains(&format!("{HINTS_HEADING}{listed}\n\n")),
+            !hints.is_empty(),
+            "{prompt}"
+        );
+    }
+
+    // Both passes answered from one batch output file: the report and the log say what the first gave.
+    let second_requests = json_lines(&std::fs::read_to_string(out.join("zero-shot/requests.jsonl")).unwrap());
+    let all = out.join("all-answers.jsonl");
+    let both = batch_answers(&first_requests, answer) + &batch_answers(&second_requests, |_| "None".into());
+    std::fs::write(&all, both).unwrap();
+    let report: Value = serde_json::from_str(&stdout_of(
+        run_five(&options)
+            .arg("--answers")
+            .arg(&all)
+            .args(["--json", "--out"])
+            .arg(&out),
+    ))
+    .unwrap();
+    assert_eq!(report["settings"]["knowledge"]["candidates"], "llm");
+    let no_candidate = test.iter().filter(|s| s.entities.is_empty()).count();
+    assert_eq!(
+        report["first_pass"],
+        serde_json::json!({"pass": "candidates", "requests": 5, "unparseable": no_candidate})
+    );
+    let rows = report["strategies"].as_array().unwrap();
+    assert_eq!((rows.len(), rows[0]["name"].as_str()), (1, Some("zero-shot")));
+    assert_eq!(
+        rows[0]["hints"].as_u64().unwrap() as usize,
+        expected.iter().map(Vec::len).sum::<usize>()
+    );
+    let log = json_lines(&std::fs::read_to_string(out.join("zero-shot/log.jsonl")).unwrap());
+    for (i, exchange) in log.iter().enumerate() {
+        let first = &exchange["first_pass"];
+        assert_eq!(first["answer"], answer(i));
+        assert_eq!(first["key"], first_requests[i]["custom_id"]);
+        let read: Vec<&str> = first["read"]["found"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["text"].as_str().unwrap())
+            .collect();
+        let gold: HashSet<&str> = test[i]
+            .entities
+            .iter()
+            .map(|e| test[i].slice(e.start, e.end))
+            .collect();
+        assert_eq!(read.iter().copied().collect::<HashSet<_>>(), gold, "{first}");
+        assert_eq!(first["read"]["not_found"], 1);
+    }
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("| zero-shot |")
+            && markdown.contains(&format!(
+                "Hints for the terms the model listed in a first request (5 requests, {no_candidate} answers unparseable)."
+            )),
         "{markdown}"
     );
 }

@@ -259,7 +259,9 @@ fn knowledge_run(server: &LlamaServer, name: &str, options: &[&str]) -> (Value, 
         .arg("--cache")
         .arg(&cache);
     let report = json_lines(&stdout_of(&mut command)).remove(0);
-    let log = json_lines(&std::fs::read_to_string(out.join("knn/log.jsonl")).unwrap());
+    let arm = report["strategies"][0]["name"].as_str().unwrap().to_string();
+    assert_eq!(arm == "zero-shot", report["settings"]["k"] == 0);
+    let log = json_lines(&std::fs::read_to_string(out.join(arm).join("log.jsonl")).unwrap());
     assert_eq!(report["strategies"][0]["requests"], 4);
     assert_eq!(log.len(), 4);
     for exchange in &log {
@@ -592,4 +594,96 @@ fn test_types_missing_from_the_index_are_reported() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot be predicted: Chemical"), "{stderr}");
+}
+
+/// `exemplar run --knowledge-candidates llm` of four sentences, zero-shot with
+/// the gazetteer, against `server`: its report, its log and its stderr.
+fn candidates_run(
+    server: &LlamaServer,
+    test: &Path,
+    out: &Path,
+    cache: &Path,
+) -> (Value, Vec<Value>, String) {
+    let options = [
+        "--knowledge",
+        "gazetteer",
+        "--knowledge-candidates",
+        "llm",
+        "--k",
+        "0",
+        "--prompt",
+        "list",
+        "--max-tokens",
+        "64",
+        "--concurrency",
+        "1",
+    ];
+    let output = run_command(ncbi_index(), test, &options)
+        .args(["--backend", &server.url(), "--json", "--out"])
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    let log = json_lines(&std::fs::read_to_string(out.join("zero-shot/log.jsonl")).unwrap());
+    (report, log, stderr)
+}
+
+#[test]
+fn llm_candidates_take_a_cached_first_request_end_to_end_with_a_real_llm() {
+    use exemplar::knowledge::{gazetteer, HintLimits, Knowledge};
+    use exemplar::prompt::candidates;
+    let Some(server) = llama() else { return };
+    let test = ncbi_test_slice(4);
+    let out = scratch("llm").join("candidates");
+    let cache = scratch("llm").join("candidates-cache.jsonl");
+    let _ = std::fs::remove_file(&cache);
+    let (report, log, stderr) = candidates_run(&server, &test, &out, &cache);
+    assert!(
+        stderr.contains("0 answers from the cache, 8 generated"),
+        "{stderr}"
+    );
+    assert_eq!(report["settings"]["knowledge"]["candidates"], "llm");
+    assert_eq!(report["first_pass"]["requests"], 4);
+    assert_eq!(report["strategies"][0]["requests"], 4);
+
+    // Each prompt's hints are the gazetteer's for the candidates read from its logged first answer.
+    let index = exemplar::Index::open(ncbi_index()).unwrap();
+    let knowledge = Knowledge::new(vec![Box::new(gazetteer::of_index(&index, ncbi_index()))]).unwrap();
+    let sentences = json_lines(&std::fs::read_to_string(&test).unwrap());
+    let cached: String = std::fs::read_to_string(&cache).unwrap();
+    let mut unparseable = 0;
+    for (exchange, sentence) in log.iter().zip(&sentences) {
+        let text = sentence["text"].as_str().unwrap();
+        let first = &exchange["first_pass"];
+        let read = candidates::parse(first["answer"].as_str().unwrap(), text);
+        assert_eq!(first["read"], serde_json::to_value(&read).unwrap());
+        unparseable += usize::from(read.unparseable());
+        let spans: Vec<(usize, usize)> = read.found.iter().map(|c| (c.start, c.end)).collect();
+        let hints = knowledge
+            .candidate_hints(text, &spans, &HintLimits::default())
+            .lines;
+        let shown = exchange.get("hints").cloned().unwrap_or_default();
+        assert_eq!(
+            shown.as_array().cloned().unwrap_or_default(),
+            serde_json::json!(hints).as_array().unwrap().clone(),
+            "{exchange}"
+        );
+        for key in [&first["key"], &exchange["key"]] {
+            assert!(cached.contains(key.as_str().unwrap()), "{key} not cached");
+        }
+    }
+    assert_eq!(report["first_pass"]["unparseable"], unparseable);
+
+    // The same run again asks nothing: both passes come from the cache.
+    let (again, _, stderr) = candidates_run(&server, &test, &scratch("llm").join("candidates-again"), &cache);
+    assert!(
+        stderr.contains("8 answers from the cache, 0 generated"),
+        "{stderr}"
+    );
+    assert_eq!(again["strategies"], report["strategies"]);
+    assert_eq!(again["first_pass"], report["first_pass"]);
 }

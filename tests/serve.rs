@@ -837,3 +837,109 @@ fn strategies_take_their_parameters_filters_and_order_and_bad_ones_are_400_namin
     assert!(!all["results"][0]["demos"].as_array().unwrap().is_empty());
     assert!(knn.get("warnings").is_none());
 }
+
+#[test]
+fn prompts_show_the_knowledge_hints_the_server_loaded_and_a_request_can_leave_them_out() {
+    use exemplar::knowledge::{HintLimits, Knowledge, SourceSpec};
+    use exemplar::prompt::HINTS_HEADING;
+    if skip_without_model() {
+        return;
+    }
+    // The gazetteer of the served index, and HPO where scripts/hpo.sh put it.
+    let sources = match common::hpo_obo() {
+        Some(_) => "gazetteer,hpo",
+        None => "gazetteer",
+    };
+    let server = Server::start(1, &["--knowledge", sources, "--knowledge-max-hints", "1"]);
+    let (status, body) = server.get("/v1/indexes");
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let listed = listed["indexes"][0]["knowledge"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), sources.split(',').count());
+    assert_eq!(listed[0]["name"], "gazetteer");
+    assert!(listed[0]["notice"].as_str().unwrap().starts_with("gazetteer ("));
+    if let Some(hpo) = listed.get(1) {
+        assert_eq!(hpo["version"], "hp/releases/2025-01-16");
+        let licence = hpo["licence"].as_str().unwrap();
+        assert!(licence.contains("human-phenotype-ontology.org"), "{hpo}");
+        assert!(hpo["notice"].as_str().unwrap().ends_with(licence), "{hpo}");
+    }
+
+    // The hints of each query are the sources' own, capped at 1, in every pass.
+    let opened = exemplar::Index::open(index()).unwrap();
+    let specs = SourceSpec::parse_list(sources).unwrap();
+    let knowledge = Knowledge::load(&specs, Some((&opened, index()))).unwrap();
+    let limits = HintLimits {
+        max_hints: 1,
+        max_chars: HintLimits::default().max_chars,
+    };
+    // Sentences of the index itself: the gazetteer knows their mentions.
+    let texts = texts_of(&sentences_as_jsonl("train.tsv", 8));
+    let expected: Vec<_> = texts.iter().map(|t| knowledge.hints(t, &limits)).collect();
+    assert!(expected.iter().any(|h| h.dropped > 0), "{expected:?}");
+    let (status, answer) = server.post(&json!({ "texts": texts, "k": 2, "prompt": {"format": "dice"} }));
+    assert_eq!(status, 200, "{answer}");
+    for (result, hints) in answer["results"].as_array().unwrap().iter().zip(&expected) {
+        for prompt in result["prompts"].as_array().unwrap() {
+            assert_eq!(prompt["hints"], json!(hints.lines), "{prompt}");
+            assert_eq!(prompt["dropped_hints"], hints.dropped);
+            let listed: String = hints.lines.iter().map(|h| format!("\n- {h}")).collect();
+            let text = prompt["text"].as_str().unwrap();
+            assert_eq!(
+                text.contains(&format!("{HINTS_HEADING}{listed}\n\n")),
+                !hints.lines.is_empty(),
+                "{text}"
+            );
+        }
+    }
+
+    // "knowledge": false renders the prompts as a server without sources does.
+    let (_, answer) =
+        server.post(&json!({ "texts": texts, "k": 2, "prompt": {"format": "list", "knowledge": false} }));
+    for result in answer["results"].as_array().unwrap() {
+        let prompt = &result["prompts"][0];
+        assert!(
+            prompt.get("hints").is_none() && prompt.get("dropped_hints").is_none(),
+            "{prompt}"
+        );
+        assert!(!prompt["text"].as_str().unwrap().contains(HINTS_HEADING));
+    }
+
+    // A server without sources refuses to show hints, and names the option.
+    let plain = Server::start(1, &[]);
+    let (status, error) =
+        plain.post(&json!({ "text": "Ataxia .", "prompt": {"format": "list", "knowledge": true} }));
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("--knowledge"),
+        "{error}"
+    );
+    let (_, body) = plain.get("/v1/indexes");
+    assert!(!body.contains("\"knowledge\""), "{body}");
+}
+
+#[test]
+fn a_bad_knowledge_source_stops_the_server_at_start_naming_it() {
+    if skip_without_model() {
+        return;
+    }
+    let dir = scratch("serve");
+    let broken = dir.join("broken.tsv");
+    std::fs::write(&broken, "aspirin\tDrug\nibuprofen\n").unwrap();
+    for (source, needle) in [
+        (broken.display().to_string(), "broken.tsv".to_string()),
+        (
+            dir.join("missing.obo").display().to_string(),
+            "missing.obo".to_string(),
+        ),
+        ("umls".to_string(), "\"umls\"".to_string()),
+    ] {
+        let stderr = common::failure_of(exemplar().arg("serve").arg("--index").arg(index()).args([
+            "--addr",
+            "127.0.0.1:0",
+            "--knowledge",
+            &source,
+        ]));
+        assert!(stderr.contains(&needle), "{source}: {stderr}");
+    }
+}

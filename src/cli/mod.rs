@@ -23,6 +23,7 @@ use exemplar::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
 use exemplar::index::SearchMode;
+use exemplar::knowledge::HintLimits;
 use exemplar::names::Named;
 use exemplar::select::{Filters, Method, Order, Params, Strategy};
 
@@ -181,6 +182,31 @@ fn param_help() -> String {
         }
     }
     help
+}
+
+/// Knowledge sources whose hints prompts show (run and serve).
+#[derive(Debug, Clone, Args)]
+struct KnowledgeArgs {
+    /// Knowledge sources whose hints about the query's terms prompts show, comma-separated:
+    /// `gazetteer` (the index's annotations), `hpo` (scripts/hpo.sh), or a .obo, .tsv or .jsonl file.
+    #[arg(long, value_name = "SOURCES")]
+    knowledge: Option<String>,
+    /// Most hints a prompt shows (the least specific are left out first).
+    #[arg(long, default_value_t = HintLimits::default().max_hints, requires = "knowledge")]
+    knowledge_max_hints: usize,
+    /// Most characters of a prompt's hints together.
+    #[arg(long, default_value_t = HintLimits::default().max_chars, requires = "knowledge")]
+    knowledge_max_chars: usize,
+}
+
+impl KnowledgeArgs {
+    /// The caps on a prompt's hints.
+    fn limits(&self) -> HintLimits {
+        HintLimits {
+            max_hints: self.knowledge_max_hints,
+            max_chars: self.knowledge_max_chars,
+        }
+    }
 }
 
 /// An input corpus and how to read it.

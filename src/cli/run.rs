@@ -9,15 +9,16 @@ use anyhow::bail;
 use clap::Args;
 
 use super::{
-    choice, print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs,
-    SearchArgs,
+    choice, print_json, print_line, report_truncation, warn_each, CorpusArgs, KnowledgeArgs, MethodArgs,
+    ModelArgs, SearchArgs,
 };
 use exemplar::backend::{Api, OpenAiConfig};
 use exemplar::encoder::Encoder;
-use exemplar::knowledge::HintLimits;
 use exemplar::progress::bars;
 use exemplar::prompt::PromptFormat;
-use exemplar::run::{AnswerSource, Event, Experiment, Instructions, KnowledgeSettings, Settings};
+use exemplar::run::{
+    AnswerSource, CandidateSource, Event, Experiment, Instructions, KnowledgeSettings, Settings,
+};
 use exemplar::select::{Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
@@ -33,19 +34,15 @@ pub struct RunArgs {
     /// Prompt format.
     #[arg(long, value_parser = choice::<PromptFormat>(), default_value = "tanl")]
     prompt: PromptFormat,
-    /// Demonstrations per prompt; 0 asks zero-shot.
+    /// Demonstrations per prompt; 0 asks zero-shot (one arm, `zero-shot`, whatever --strategy says).
     #[arg(long, default_value_t = DEFAULT_K)]
     k: usize,
-    /// Knowledge sources whose hints about the query's terms prompts show, comma-separated:
-    /// `gazetteer` (the index's annotations), `hpo` (scripts/hpo.sh), or a .obo, .tsv or .jsonl file.
-    #[arg(long, value_name = "SOURCES")]
-    knowledge: Option<String>,
-    /// Most hints a prompt shows (the least specific are left out first).
-    #[arg(long, default_value_t = HintLimits::default().max_hints, requires = "knowledge")]
-    knowledge_max_hints: usize,
-    /// Most characters of a prompt's hints together.
-    #[arg(long, default_value_t = HintLimits::default().max_chars, requires = "knowledge")]
-    knowledge_max_chars: usize,
+    #[command(flatten)]
+    knowledge: KnowledgeArgs,
+    /// Which terms get hints: those of the sources matched in the sentence, or those the
+    /// model lists in a first request per sentence, looked up in the sources.
+    #[arg(long, value_parser = choice::<CandidateSource>(), default_value = "match", requires = "knowledge")]
+    knowledge_candidates: CandidateSource,
     #[command(flatten)]
     search: SearchArgs,
     /// The strategies compared (the first with each other one), their
@@ -97,11 +94,14 @@ pub struct RunArgs {
     /// Response cache (JSONL); reruns and resumed runs take answers from it.
     #[arg(long, default_value = ".cache/responses.jsonl")]
     cache: PathBuf,
-    /// Write the requests as OpenAI batch lines under --out and stop.
+    /// Write the requests as OpenAI batch lines under --out and stop. With
+    /// --knowledge-candidates llm: the first requests (candidates/), or, given
+    /// their --answers, the second.
     #[arg(long)]
     dry_run: bool,
-    /// Take answers from an OpenAI batch output file instead of a server.
-    #[arg(long, conflicts_with = "dry_run")]
+    /// Take answers from an OpenAI batch output file instead of a server (with
+    /// --dry-run: the answers of the first requests).
+    #[arg(long)]
     answers: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
@@ -149,7 +149,9 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     let bar = bars(!quiet);
     let on = |event: Event<'_>| match event {
-        Event::Generating { requests } => bar.start("generating", requests as u64),
+        Event::Generating { requests, first_pass } => {
+            bar.start(first_pass.unwrap_or("generating"), requests as u64)
+        }
         Event::Answered => bar.advance(1),
         Event::CacheUsed { stats, cache } => eprintln!(
             "{} answers from the cache, {} generated ({})",
@@ -157,7 +159,16 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             stats.misses,
             cache.display()
         ),
-        Event::RequestsWritten { path, requests } if !quiet => {
+        Event::RequestsWritten {
+            path,
+            requests,
+            first_pass: Some(pass),
+        } => eprintln!(
+            "wrote {requests} first requests ({pass}) to {}; the prompts depend on their answers: \
+             run again with --backend, or with --dry-run --answers FILE once a batch has answered them",
+            path.display()
+        ),
+        Event::RequestsWritten { path, requests, .. } if !quiet => {
             eprintln!("wrote {requests} requests to {}", path.display())
         }
         Event::RequestsWritten { .. } => {}
@@ -186,13 +197,15 @@ fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
-        knowledge: args.knowledge.as_ref().map(|sources| KnowledgeSettings {
-            sources: sources.clone(),
-            limits: HintLimits {
-                max_hints: args.knowledge_max_hints,
-                max_chars: args.knowledge_max_chars,
-            },
-        }),
+        knowledge: args
+            .knowledge
+            .knowledge
+            .as_ref()
+            .map(|sources| KnowledgeSettings {
+                sources: sources.clone(),
+                candidates: args.knowledge_candidates,
+                limits: args.knowledge.limits(),
+            }),
     })
 }
 
@@ -210,6 +223,7 @@ fn answer_source(args: &RunArgs) -> anyhow::Result<AnswerSource> {
     Ok(match (&args.backend, &args.answers) {
         _ if args.dry_run => AnswerSource::DryRun {
             backend_id: backend_id(),
+            first_answers: args.answers.clone(),
         },
         (_, Some(file)) => AnswerSource::Replay {
             file: file.clone(),

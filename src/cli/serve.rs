@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::{print_line, ModelArgs};
+use super::{print_line, KnowledgeArgs, ModelArgs};
 use exemplar::encoder::EncoderInfo;
 use exemplar::index::Index;
+use exemplar::knowledge::{Knowledge, SourceSpec};
 use exemplar::serve::{serve, shutdown_signal, AppState, ConnectionLimits, Limits, ServedIndex};
 use exemplar::Encoder;
 
@@ -28,6 +29,9 @@ pub struct ServeArgs {
     addr: String,
     #[command(flatten)]
     model: ModelArgs,
+    /// Knowledge sources whose hints rendered prompts show (loaded at start, for each index).
+    #[command(flatten)]
+    knowledge: KnowledgeArgs,
     /// Parallel ONNX Runtime sessions, one thread each [default: the number of cores].
     #[arg(long)]
     sessions: Option<usize>,
@@ -75,7 +79,10 @@ pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let encoder = args.model.open_with(sessions, 1)?;
-    let indexes = open_indexes(&args.indexes, encoder.info())?;
+    let mut indexes = open_indexes(&args.indexes, encoder.info())?;
+    if let Some(sources) = &args.knowledge.knowledge {
+        indexes = with_knowledge(indexes, &args.indexes, sources, &args.knowledge, quiet)?;
+    }
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
         max_batch: args.max_batch,
@@ -141,6 +148,32 @@ fn open_indexes(dirs: &[PathBuf], encoder: &EncoderInfo) -> anyhow::Result<Vec<S
         served.push(ServedIndex::new(name, index));
     }
     Ok(served)
+}
+
+/// Each index with the knowledge sources `sources` names (the gazetteer its
+/// own), read once here; their notices go to stderr.
+fn with_knowledge(
+    indexes: Vec<ServedIndex>,
+    dirs: &[PathBuf],
+    sources: &str,
+    args: &KnowledgeArgs,
+    quiet: bool,
+) -> anyhow::Result<Vec<ServedIndex>> {
+    let specs = SourceSpec::parse_list(sources)?;
+    indexes
+        .into_iter()
+        .zip(dirs)
+        .map(|(served, dir)| {
+            let knowledge = Knowledge::load(&specs, Some((&served.index, dir)))
+                .with_context(|| format!("knowledge sources of index {}", served.name))?;
+            if !quiet {
+                for source in knowledge.sources() {
+                    eprintln!("{}: hints from {}", served.name, source.notice());
+                }
+            }
+            Ok(served.with_knowledge(knowledge, args.limits()))
+        })
+        .collect()
 }
 
 fn index_name(dir: &Path) -> anyhow::Result<String> {

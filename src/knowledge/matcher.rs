@@ -15,7 +15,13 @@
 //!   but never `ear` inside `year`;
 //! - matches do not overlap: the longest is kept first (between equal
 //!   lengths, the earlier), then the longest of the rest that overlaps
-//!   nothing kept, and so on.
+//!   nothing kept, and so on ([`longest_first`]).
+//!
+//! A whole candidate term (one an LLM proposed) is also looked up
+//! ([`Matcher::exact`]) by every name that has a word character and is not a
+//! function word, short names included, its case folded (Unicode's lower
+//! case, not only ASCII's): the candidate was asked for, so a name too short
+//! to look for in running text can still name it.
 //!
 //! The automaton is `aho-corasick`'s, searched for *all* (overlapping)
 //! occurrences: a leftmost-longest search would report one match per
@@ -49,6 +55,7 @@ pub fn is_word_char(c: char) -> bool {
 pub(super) struct Matcher {
     automaton: AhoCorasick,
     terms: Vec<Vec<(usize, usize)>>,
+    exact: HashMap<String, Vec<(usize, usize)>>,
 }
 
 /// A match before the terms are resolved.
@@ -65,15 +72,13 @@ impl Matcher {
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
         let mut terms: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut exact: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (s, list) in sources.iter().enumerate() {
             for (t, term) in list.iter().enumerate() {
-                let mut names: Vec<String> = std::iter::once(&term.name)
-                    .chain(&term.synonyms)
-                    .filter_map(|name| pattern_key(name))
-                    .collect();
-                names.sort_unstable();
-                names.dedup();
-                for key in names {
+                for key in keys(term, exact_key) {
+                    exact.entry(key).or_default().push((s, t));
+                }
+                for key in keys(term, pattern_key) {
                     let id = *ids.entry(key.clone()).or_insert_with(|| {
                         patterns.push(key);
                         terms.push(Vec::new());
@@ -88,7 +93,17 @@ impl Matcher {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .map_err(|e| Error::Internal(format!("cannot build the term matcher: {e}")))?;
-        Ok(Matcher { automaton, terms })
+        Ok(Matcher {
+            automaton,
+            terms,
+            exact,
+        })
+    }
+
+    /// The terms (source, term) that have `name` as a name or synonym, its
+    /// case folded (see the module documentation).
+    pub fn exact(&self, name: &str) -> Option<&[(usize, usize)]> {
+        self.exact.get(&exact_key(name)?).map(Vec::as_slice)
     }
 
     /// Distinct patterns looked for.
@@ -98,21 +113,14 @@ impl Matcher {
 
     /// The matches in `text`, by start (see the module documentation).
     pub fn find(&self, text: &str) -> Vec<Found> {
-        let mut candidates: Vec<(usize, usize, usize)> = self
+        let candidates: Vec<(usize, usize, usize)> = self
             .automaton
             .find_overlapping_iter(text)
             .filter(|m| on_boundaries(text, m.start(), m.end()))
             .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
             .collect();
-        candidates.sort_by_key(|&(start, end, _)| (std::cmp::Reverse(end - start), start));
-        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
-        for candidate in candidates {
-            if kept.iter().all(|k| candidate.1 <= k.0 || k.1 <= candidate.0) {
-                kept.push(candidate);
-            }
-        }
-        kept.sort_unstable();
-        kept.into_iter()
+        longest_first(candidates, |&(start, end, _)| (start, end))
+            .into_iter()
             .map(|(start, end, pattern)| Found {
                 start: chars_before(text, start),
                 end: chars_before(text, end),
@@ -121,6 +129,45 @@ impl Matcher {
             })
             .collect()
     }
+}
+
+/// Of `items` spanning `span(item)` (start, end), those that overlap no
+/// longer one kept before them (between equal lengths the earlier wins), by start.
+pub(super) fn longest_first<T>(mut items: Vec<T>, span: impl Fn(&T) -> (usize, usize)) -> Vec<T> {
+    items.sort_by_key(|item| {
+        let (start, end) = span(item);
+        (std::cmp::Reverse(end - start), start)
+    });
+    let mut kept: Vec<T> = Vec::new();
+    for item in items {
+        let (start, end) = span(&item);
+        if kept.iter().all(|k| {
+            let (k_start, k_end) = span(k);
+            end <= k_start || k_end <= start
+        }) {
+            kept.push(item);
+        }
+    }
+    kept.sort_by_key(|item| span(item));
+    kept
+}
+
+/// The distinct keys `key` gives a term's name and synonyms.
+fn keys(term: &Term, key: fn(&str) -> Option<String>) -> Vec<String> {
+    let mut keys: Vec<String> = std::iter::once(&term.name)
+        .chain(&term.synonyms)
+        .filter_map(|name| key(name))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The key a whole name is looked up by: Unicode lower case, trimmed;
+/// `None` without a word character or for a function word.
+fn exact_key(name: &str) -> Option<String> {
+    let key = name.trim().to_lowercase();
+    (key.chars().any(is_word_char) && !STOP_WORDS.contains(&key.as_str())).then_some(key)
 }
 
 /// The pattern a name is looked for by (ASCII case-folded, trimmed), or
@@ -145,11 +192,12 @@ fn chars_before(text: &str, at: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn term(name: &str, synonyms: &[&str]) -> Term {
+    /// A term of category `C` with these names.
+    pub(in crate::knowledge) fn term(name: &str, synonyms: &[&str]) -> Term {
         Term {
             id: None,
             name: name.into(),
@@ -213,6 +261,19 @@ mod tests {
         let found = m.find("Ein Sjögren syndrome");
         assert_eq!((found[0].start, found[0].end), (4, 20));
         assert_eq!(found[0].terms, [(0, 0), (1, 0)]);
+    }
+
+    #[test]
+    fn whole_names_are_looked_up_case_folded_short_ones_included() {
+        let m = matcher(&[term("Sjögren syndrome", &["SS", "All"]), term("ss", &[])]);
+        assert_eq!(m.exact("SJÖGREN SYNDROME"), Some(&[(0, 0)][..]));
+        assert_eq!(m.exact(" ss "), Some(&[(0, 0), (0, 1)][..]));
+        assert_eq!(m.exact("all"), None, "a function word");
+        assert_eq!(m.exact("syndrome"), None, "whole names only");
+        assert!(
+            spans(&m, "SS").is_empty(),
+            "too short to look for in running text"
+        );
     }
 
     proptest! {

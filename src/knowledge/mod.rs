@@ -357,6 +357,15 @@ pub struct Knowledge {
     matcher: matcher::Matcher,
 }
 
+impl std::fmt::Debug for Knowledge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knowledge")
+            .field("sources", &self.sources())
+            .field("patterns", &self.patterns())
+            .finish()
+    }
+}
+
 impl Knowledge {
     /// Joins `sources` and builds the matcher. A source without terms is
     /// refused (it is always a mistake: a wrong file, an index without entities).
@@ -401,12 +410,46 @@ impl Knowledge {
                 start: found.start,
                 end: found.end,
                 text: found.text,
-                terms: found
-                    .terms
-                    .iter()
-                    .map(|&(source, term)| self.found(source, term))
-                    .collect(),
+                terms: self.resolve(&found.terms),
             })
+            .collect()
+    }
+
+    /// The terms of candidate mentions of `text` (character ranges, as a
+    /// model proposed them), in order, non-overlapping (the longest kept
+    /// first): a candidate that is a name or synonym as a whole, its case
+    /// folded, is one match ([`matcher::Matcher::exact`]); otherwise the
+    /// terms [`Knowledge::find`] finds within it. Ranges outside `text` are skipped.
+    pub fn find_candidates(&self, text: &str, candidates: &[(usize, usize)]) -> Vec<Match> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut matches = Vec::new();
+        for &(start, end) in candidates {
+            let Some(piece) = chars.get(start..end) else {
+                continue;
+            };
+            let piece: String = piece.iter().collect();
+            if let Some(terms) = self.matcher.exact(&piece) {
+                matches.push(Match {
+                    start,
+                    end,
+                    text: piece,
+                    terms: self.resolve(terms),
+                });
+                continue;
+            }
+            matches.extend(self.find(&piece).into_iter().map(|m| Match {
+                start: m.start + start,
+                end: m.end + start,
+                ..m
+            }));
+        }
+        matcher::longest_first(matches, |m| (m.start, m.end))
+    }
+
+    fn resolve(&self, terms: &[(usize, usize)]) -> Vec<Found> {
+        terms
+            .iter()
+            .map(|&(source, term)| self.found(source, term))
             .collect()
     }
 
@@ -428,6 +471,12 @@ impl Knowledge {
     /// categories; then the earlier), cut where the next would pass a limit.
     pub fn hints(&self, text: &str, limits: &HintLimits) -> Hints {
         select_hints(self.find(text), limits)
+    }
+
+    /// The hint lines of the `candidates` of `text` ([`Knowledge::find_candidates`])
+    /// within `limits`, chosen as [`Knowledge::hints`] chooses.
+    pub fn candidate_hints(&self, text: &str, candidates: &[(usize, usize)], limits: &HintLimits) -> Hints {
+        select_hints(self.find_candidates(text, candidates), limits)
     }
 }
 
@@ -558,18 +607,54 @@ mod tests {
         assert!(gazetteer.to_string().contains("needs an index"), "{gazetteer}");
     }
 
-    #[test]
-    fn an_empty_source_is_refused() {
-        let info = SourceInfo {
-            name: "empty".into(),
+    fn info(name: &str) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
             title: None,
             version: None,
             licence: None,
-            origin: "empty.tsv".into(),
+            origin: format!("{name}.tsv"),
             sha256: String::new(),
             terms: 0,
-        };
-        let error = Knowledge::new(vec![Box::new(TermList::new(info, Vec::new()))])
+        }
+    }
+
+    #[test]
+    fn candidates_are_looked_up_whole_then_searched_within() {
+        use matcher::tests::term;
+        let terms = vec![
+            term("Seizure", &["Seizures"]),
+            term("MS", &[]),
+            term("breast cancer", &[]),
+            term("cancer", &[]),
+        ];
+        let knowledge = Knowledge::new(vec![Box::new(TermList::new(info("terms"), terms))]).unwrap();
+        let text = "Recurrent seizures and MS with breast cancer .";
+        let candidates = [(10, 18), (23, 25), (26, 44), (38, 44), (40, 100)];
+        let found: Vec<(usize, usize, String, String)> = knowledge
+            .find_candidates(text, &candidates)
+            .into_iter()
+            .map(|m| (m.start, m.end, m.text, m.terms[0].name.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (10, 18, "seizures".into(), "Seizure".into()),
+                (23, 25, "MS".into(), "MS".into()),
+                (31, 44, "breast cancer".into(), "breast cancer".into()),
+            ]
+        );
+        assert!(
+            knowledge.find(text).iter().all(|m| m.text != "MS"),
+            "too short to match in running text"
+        );
+        let hints = knowledge.candidate_hints(text, &candidates[..1], &HintLimits::default());
+        assert_eq!(hints.lines, ["`seizures`: C (terms Seizure)"]);
+    }
+
+    #[test]
+    fn an_empty_source_is_refused() {
+        let error = Knowledge::new(vec![Box::new(TermList::new(info("empty"), Vec::new()))])
             .err()
             .unwrap();
         assert_eq!(error.kind(), crate::error::ErrorKind::BadInput);

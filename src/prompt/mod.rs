@@ -86,6 +86,7 @@
 //! }
 //! ```
 
+pub mod candidates;
 pub mod dice;
 pub mod gpt_ner;
 pub mod list;
@@ -328,6 +329,11 @@ pub fn instruction_from_template(format: PromptFormat, pass: &Pass, ctx: &Contex
         .template
         .as_deref()
         .unwrap_or_else(|| format.default_template());
+    fill_template(template, pass, ctx)
+}
+
+/// Fills `template` for a pass (see the module documentation for the placeholders).
+pub fn fill_template(template: &str, pass: &Pass, ctx: &Context) -> String {
     let label = pass.label.as_deref().unwrap_or("");
     let definition = pass
         .label

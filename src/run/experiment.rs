@@ -4,14 +4,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::hints::{self, CandidatePass, CandidateSource};
 use super::report::{ExperimentReport, FileId, InstructionFiles, Provenance};
-use super::{generate, output, plan, unseen_types, Planned, Settings};
+use super::two_pass::{self, FirstAnswers, FirstPass};
+use super::{generate, output, plan, unseen_types, Planned, Prepared, Settings};
 use crate::backend::{Backend, CacheStats, Cached, OpenAi, OpenAiConfig, Replay};
 use crate::corpus::Sentence;
 use crate::encoder::{embed_all, Encoder, Truncation};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
-use crate::knowledge::{Knowledge, SourceInfo, SourceSpec};
+use crate::knowledge::{Hints, Knowledge, SourceInfo, SourceSpec};
+use crate::prompt::candidates::Candidates;
 use crate::prompt::{self, check_template, load_definitions, Context};
 
 /// The backend identity requests are keyed with when no server is named
@@ -35,10 +38,14 @@ pub struct Instructions {
 pub enum AnswerSource {
     /// None: each strategy's requests are written as OpenAI batch lines
     /// (`<out>/<strategy>/requests.jsonl`), keyed with `backend_id`, and the
-    /// experiment stops there.
+    /// experiment stops there. A two-pass run writes its first requests
+    /// instead (`<out>/<pass>/requests.jsonl`), unless `first_answers` (a
+    /// batch output file) answers them: then its second requests.
     DryRun {
         /// The identity the requests are keyed with.
         backend_id: String,
+        /// The answers of a two-pass run's first requests.
+        first_answers: Option<PathBuf>,
     },
     /// An OpenAI batch output file answering the requests of a dry run made
     /// with the same `backend_id`.
@@ -71,7 +78,7 @@ impl AnswerSource {
     /// The identity requests are keyed with (cache keys, batch `custom_id`s).
     pub fn backend_id(&self) -> String {
         match self {
-            AnswerSource::DryRun { backend_id } | AnswerSource::Replay { backend_id, .. } => {
+            AnswerSource::DryRun { backend_id, .. } | AnswerSource::Replay { backend_id, .. } => {
                 backend_id.clone()
             }
             AnswerSource::Server { config, .. } => config.base_url.clone(),
@@ -84,8 +91,10 @@ impl AnswerSource {
 pub enum Event<'a> {
     /// Generation starts: this many requests, answered from the cache or not.
     Generating {
-        /// Requests of all strategies together.
+        /// Requests of all strategies together, or of the first pass.
         requests: usize,
+        /// The first pass's name when these are its requests.
+        first_pass: Option<&'a str>,
     },
     /// One request was answered (from any thread).
     Answered,
@@ -98,10 +107,13 @@ pub enum Event<'a> {
     },
     /// A dry run wrote `requests` batch request lines to `path`.
     RequestsWritten {
-        /// One strategy's `requests.jsonl`.
+        /// One strategy's (or the first pass's) `requests.jsonl`.
         path: &'a Path,
         /// Its lines: one per request of that strategy.
         requests: usize,
+        /// The first pass's name when these are its requests: the second
+        /// pass needs their answers (see [`AnswerSource::DryRun`]).
+        first_pass: Option<&'a str>,
     },
 }
 
@@ -134,9 +146,9 @@ impl Experiment {
         mut settings: Settings,
         instructions: &Instructions,
     ) -> Result<Self> {
-        settings.check()?;
+        let collapsed = settings.check()?;
         let index = Index::open(index_dir)?;
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = collapsed.into_iter().collect();
         for method in &settings.methods {
             warnings.extend(method.check(&index, settings.k)?);
         }
@@ -231,41 +243,132 @@ impl Experiment {
         out: &Path,
         on: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<Option<ExperimentReport>> {
-        let backend_id = source.backend_id();
-        let mut planned = plan(
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        match source {
+            AnswerSource::DryRun {
+                backend_id,
+                first_answers,
+            } => {
+                let first = first_answers
+                    .as_ref()
+                    .map(|file| Replay::open(file, backend_id))
+                    .transpose()?;
+                self.dry_run(out, backend_id, first.as_ref().map(|r| r as &dyn Backend), on)?;
+                Ok(None)
+            }
+            AnswerSource::Replay { file, backend_id } => {
+                self.answer(&Replay::open(file, backend_id)?, out, on).map(Some)
+            }
+            AnswerSource::Server { config, cache } => {
+                let server = Cached::open(OpenAi::new(config.clone()), cache)?;
+                let outcome = self.answer(&server, out, on);
+                on(Event::CacheUsed {
+                    stats: server.stats(),
+                    cache,
+                });
+                outcome.map(Some)
+            }
+        }
+    }
+
+    /// Writes the requests: the first pass's when there is one and
+    /// `first_answers` does not answer it, else every strategy's.
+    fn dry_run(
+        &self,
+        out: &Path,
+        backend_id: &str,
+        first_answers: Option<&dyn Backend>,
+        on: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<()> {
+        let first = match (self.candidate_pass(), first_answers) {
+            (Some(pass), None) => {
+                let requests = two_pass::requests(&pass, &self.test, backend_id);
+                return output::write_first_requests(out, pass.name(), &requests, on);
+            }
+            (Some(pass), Some(answers)) => Some(self.first_pass(&pass, answers, on)?),
+            (None, Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "answers for a dry run answer a first pass (--knowledge-candidates llm), and this run has none"
+                        .into(),
+                ))
+            }
+            (None, None) => None,
+        };
+        let planned = self.plan(first.as_ref(), backend_id)?;
+        output::write_requests(out, &planned, on)
+    }
+
+    /// Gets every answer (the first pass's first) from `backend`, writes
+    /// the output directory and returns the report.
+    fn answer(
+        &self,
+        backend: &dyn Backend,
+        out: &Path,
+        on: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<ExperimentReport> {
+        let first = match self.candidate_pass() {
+            Some(pass) => Some(self.first_pass(&pass, backend, on)?),
+            None => None,
+        };
+        let backend_id = backend.id();
+        let mut planned = self.plan(first.as_ref(), &backend_id)?;
+        self.generate(&mut planned, backend, on)?;
+        for p in &planned {
+            output::write_strategy(out, p, &self.test)?;
+        }
+        let mut report = self.report(&planned, backend_id);
+        report.first_pass = first.as_ref().and_then(FirstAnswers::summary);
+        output::write_report(out, &report)?;
+        Ok(report)
+    }
+
+    /// The first request of `--knowledge-candidates llm`, when asked for.
+    fn candidate_pass(&self) -> Option<CandidatePass<'_>> {
+        let given = self.settings.knowledge.as_ref()?;
+        (given.candidates == CandidateSource::Llm).then_some(CandidatePass {
+            settings: &self.settings,
+            ctx: &self.context,
+        })
+    }
+
+    fn first_pass(
+        &self,
+        pass: &CandidatePass<'_>,
+        backend: &dyn Backend,
+        on: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<FirstAnswers<Candidates>> {
+        on(Event::Generating {
+            requests: self.test.len(),
+            first_pass: Some(pass.name()),
+        });
+        two_pass::answer(pass, &self.test, backend, self.settings.concurrency, || {
+            on(Event::Answered)
+        })
+    }
+
+    /// Every strategy's requests, with each query's hints: from the
+    /// candidates of `first` when there was a first pass, else matched.
+    fn plan(&self, first: Option<&FirstAnswers<Candidates>>, backend_id: &str) -> Result<Vec<Planned>> {
+        let hints = match (&self.knowledge, &self.settings.knowledge, first) {
+            (Some(knowledge), Some(given), Some(first)) => {
+                hints::of_candidates(knowledge, &given.limits, &self.test, &first.readings)
+            }
+            (Some(knowledge), Some(given), None) => hints::matched(knowledge, &given.limits, &self.test),
+            _ => vec![Hints::default(); self.test.len()],
+        };
+        let prepared = Prepared {
+            hints,
+            first: first.map(|f| f.exchanges.clone()).unwrap_or_default(),
+        };
+        plan(
             &self.index,
             &self.test,
             self.vectors.as_ref(),
             &self.settings,
             &self.context,
-            self.knowledge.as_ref(),
-            &backend_id,
-        )?;
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        match source {
-            AnswerSource::DryRun { .. } => {
-                output::write_requests(out, &planned, on)?;
-                return Ok(None);
-            }
-            AnswerSource::Replay { file, backend_id } => {
-                self.generate(&mut planned, &Replay::open(file, backend_id)?, on)?;
-            }
-            AnswerSource::Server { config, cache } => {
-                let server = Cached::open(OpenAi::new(config.clone()), cache)?;
-                let outcome = self.generate(&mut planned, &server, on);
-                on(Event::CacheUsed {
-                    stats: server.stats(),
-                    cache,
-                });
-                outcome?;
-            }
-        }
-        for p in &planned {
-            output::write_strategy(out, p, &self.test)?;
-        }
-        let report = self.report(&planned, backend_id);
-        output::write_report(out, &report)?;
-        Ok(Some(report))
+            &prepared,
+            backend_id,
+        )
     }
 
     fn generate(
@@ -275,7 +378,10 @@ impl Experiment {
         on: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<()> {
         let requests = planned.iter().map(|p| p.exchanges.len()).sum();
-        on(Event::Generating { requests });
+        on(Event::Generating {
+            requests,
+            first_pass: None,
+        });
         generate(
             planned,
             &self.test,

@@ -1,8 +1,12 @@
 //! One few-shot NER experiment: for each strategy, select demonstrations
-//! (none when k is 0: zero-shot), render prompts (with hints from
-//! [`crate::knowledge`] sources when asked for), generate answers, parse
-//! them into spans and score them against the gold entities. The same queries, prompt format, model and
-//! parameters for every strategy, so the strategies compare fairly.
+//! (none when k is 0: zero-shot, then one arm only, named [`ZERO_SHOT`]:
+//! every strategy would give the same prompts), render prompts (with hints
+//! from [`crate::knowledge`] sources when asked for, for the terms matched in
+//! the sentence or those the model lists in a first request, [`hints`]),
+//! generate answers, parse them into spans and score them against the gold
+//! entities. The same queries, prompt format, model and parameters for
+//! every strategy, so the strategies compare fairly. A first request per
+//! sentence whose answer shapes the prompts is a [`two_pass::FirstPass`].
 //!
 //! [`Experiment`] is the whole of it, for the command line and any other
 //! caller alike: [`Experiment::new`] opens the index and checks the settings,
@@ -12,8 +16,10 @@
 //! the [`ExperimentReport`].
 
 mod experiment;
+pub mod hints;
 pub mod output;
 mod report;
+pub mod two_pass;
 
 use std::collections::BTreeSet;
 
@@ -21,13 +27,16 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use experiment::{AnswerSource, Event, Experiment, Instructions, BATCH_BACKEND};
+pub use hints::CandidateSource;
 pub use report::{Comparison, ExperimentReport, FileId, StrategyResult};
+pub use two_pass::{FirstExchange, FirstPassSummary};
 
 use crate::backend::{Backend, Input, Params, Request};
 use crate::corpus::{Example, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
-use crate::knowledge::{HintLimits, Hints, Knowledge};
+use crate::knowledge::{HintLimits, Hints};
+use crate::names::Named;
 use crate::prompt::{self, Context, Pass, PromptFormat, QueryInput};
 use crate::select::{select_in_docs, Demo, Method, Strategy};
 
@@ -76,6 +85,10 @@ pub struct Settings {
 pub struct KnowledgeSettings {
     /// The sources, as `--knowledge` names them: `gazetteer`, `hpo`, files (comma-separated).
     pub sources: String,
+    /// Which terms hints are given for: those matched in the sentence, or
+    /// those the model lists in a first request.
+    #[serde(default)]
+    pub candidates: CandidateSource,
     /// The caps on each prompt's hints.
     #[serde(flatten)]
     pub limits: HintLimits,
@@ -88,7 +101,9 @@ impl Settings {
     }
 
     /// Refuses settings no experiment can run with; resolves the methods.
-    fn check(&mut self) -> Result<()> {
+    /// Zero-shot keeps only the first method, since every strategy would give
+    /// the same prompts; the warning returned says so.
+    fn check(&mut self) -> Result<Option<String>> {
         if self.methods.is_empty() {
             return Err(Error::InvalidInput("no strategy to run".into()));
         }
@@ -98,9 +113,30 @@ impl Settings {
             .drain(..)
             .map(|m| m.resolve(k))
             .collect::<Result<_>>()?;
-        Ok(())
+        if k > 0 || self.methods.len() == 1 {
+            return Ok(None);
+        }
+        let left_out: Vec<&str> = self.methods[1..].iter().map(|m| m.strategy.name()).collect();
+        let warning = format!(
+            "k = 0 is zero-shot: one arm, {ZERO_SHOT}, is run ({} would give the same prompts)",
+            left_out.join(", ")
+        );
+        self.methods.truncate(1);
+        Ok(Some(warning))
+    }
+
+    /// The name of a method's arm in the report and the output directory:
+    /// its strategy's, or [`ZERO_SHOT`] when k is 0.
+    fn arm(&self, method: &Method) -> String {
+        match self.k {
+            0 => ZERO_SHOT.to_string(),
+            _ => method.strategy.name().to_string(),
+        }
     }
 }
+
+/// The name of the one arm of a zero-shot run (k = 0).
+pub const ZERO_SHOT: &str = "zero-shot";
 
 /// [`SearchMode`] in JSON: `{"mode": "hnsw", "ef": 64}` or `{"mode": "exact"}`
 /// (`#[serde(with = "exemplar::run::search_setting")]`).
@@ -155,6 +191,9 @@ pub struct Exchange {
     /// Hints left out: beyond the caps, or to fit the context.
     #[serde(default)]
     pub dropped_hints: usize,
+    /// The query's first request, in a two-pass run (see [`two_pass`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_pass: Option<FirstExchange>,
     /// What is sent to the model.
     pub request: Request,
     /// The model's answer; `None` until it is generated.
@@ -172,6 +211,8 @@ pub struct Exchange {
 /// The prompts of one strategy, before or after generation.
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The arm's name: the strategy's, or [`ZERO_SHOT`].
+    pub name: String,
     /// The strategy that chose the demonstrations.
     pub strategy: Strategy,
     /// How its demonstrations were chosen, resolved.
@@ -187,24 +228,27 @@ pub fn estimate_tokens(text: &str) -> usize {
     text.chars().count().div_ceil(3)
 }
 
+/// What the prompts of each query take from before they are planned.
+#[derive(Debug, Default)]
+struct Prepared {
+    /// Each query's hints (none without knowledge sources).
+    hints: Vec<Hints>,
+    /// Each query's first exchange in a two-pass run; empty otherwise.
+    first: Vec<FirstExchange>,
+}
+
 /// Builds every request of every strategy. `vectors` are the queries'
-/// vectors (needed by k-NN); `knowledge` gives each query its hints.
+/// vectors (needed by k-NN).
 fn plan(
     index: &Index,
     queries: &[Sentence],
     vectors: Option<&Vectors>,
     settings: &Settings,
     ctx: &Context,
-    knowledge: Option<&Knowledge>,
+    prepared: &Prepared,
     backend_id: &str,
 ) -> Result<Vec<Planned>> {
-    let hints: Vec<Hints> = match (knowledge, &settings.knowledge) {
-        (Some(knowledge), Some(given)) => queries
-            .par_iter()
-            .map(|q| knowledge.hints(&q.text, &given.limits))
-            .collect(),
-        _ => vec![Hints::default(); queries.len()],
-    };
+    let no_hints = Hints::default();
     let planner = Planner {
         settings,
         ctx,
@@ -218,9 +262,17 @@ fn plan(
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
-                exchanges.extend(planner.exchanges(q, query, &examples, &hints[q]));
+                let hints = prepared.hints.get(q).unwrap_or(&no_hints);
+                let mut planned = planner.exchanges(q, query, &examples, hints);
+                if let Some(first) = prepared.first.get(q) {
+                    planned
+                        .iter_mut()
+                        .for_each(|e| e.first_pass = Some(first.clone()));
+                }
+                exchanges.extend(planned);
             }
             Ok(Planned {
+                name: settings.arm(method),
                 strategy: method.strategy,
                 method: method.clone(),
                 exchanges,
@@ -276,16 +328,7 @@ impl Planner<'_> {
                     Some(budget),
                     &estimate_tokens,
                 );
-                let request = Request {
-                    input: input_for(settings.api, &prompt),
-                    params: Params {
-                        model: settings.model.clone(),
-                        temperature: settings.temperature,
-                        max_tokens: settings.max_tokens,
-                        stop: prompt.stop_sequences(),
-                        seed: Some(settings.seed),
-                    },
-                };
+                let request = request_for(settings, &prompt);
                 Exchange {
                     query: q,
                     query_id: query.id.clone(),
@@ -299,6 +342,7 @@ impl Planner<'_> {
                     dropped_demos: prompt.dropped,
                     dropped_hints: hints.dropped + prompt.dropped_hints,
                     hints: prompt.hints,
+                    first_pass: None,
                     request,
                     answer: None,
                     spans: Vec::new(),
@@ -311,11 +355,32 @@ impl Planner<'_> {
     }
 }
 
-fn input_for(api: Api, prompt: &prompt::Prompt) -> Input {
-    match api {
+/// The request sending `prompt` with the run's endpoint and decoding settings.
+fn request_for(settings: &Settings, prompt: &prompt::Prompt) -> Request {
+    let input = match settings.api {
         Api::Completions => Input::Completion(prompt.completion_text()),
         Api::Chat => Input::Chat(prompt.chat_messages()),
+    };
+    Request {
+        input,
+        params: Params {
+            model: settings.model.clone(),
+            temperature: settings.temperature,
+            max_tokens: settings.max_tokens,
+            stop: prompt.stop_sequences(),
+            seed: Some(settings.seed),
+        },
     }
+}
+
+/// Runs `work` on its own pool of `concurrency` threads (at least one), so
+/// that its parallel requests are at most that many in flight.
+fn in_workers<T: Send>(concurrency: usize, work: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(concurrency.max(1))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start {concurrency} workers: {e}")))?;
+    Ok(pool.install(work))
 }
 
 /// Generates every planned answer with at most `concurrency` requests in
@@ -329,12 +394,8 @@ fn generate(
     ctx: &Context,
     answered: impl Fn() + Sync,
 ) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.concurrency.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start {} workers: {e}", settings.concurrency)))?;
     let style = settings.format.style();
-    pool.install(|| {
+    in_workers(settings.concurrency, || {
         planned
             .iter_mut()
             .flat_map(|p| p.exchanges.iter_mut())
@@ -354,7 +415,7 @@ fn generate(
                 answered();
                 Ok(())
             })
-    })
+    })?
 }
 
 /// The predicted spans of each query: the union over its passes, sorted.
@@ -433,12 +494,25 @@ mod tests {
     }
 
     #[test]
+    fn zero_shot_runs_one_arm() {
+        let mut zero = settings(&[Strategy::Knn, Strategy::Mmr, Strategy::Random], 0);
+        let warning = zero.check().unwrap().unwrap();
+        assert_eq!(
+            warning,
+            "k = 0 is zero-shot: one arm, zero-shot, is run (mmr, random would give the same prompts)"
+        );
+        assert_eq!(zero.methods.len(), 1);
+        assert_eq!(zero.arm(&zero.methods[0]), ZERO_SHOT);
+        let mut one = settings(&[Strategy::Random], 0);
+        assert_eq!(one.check().unwrap(), None);
+        let mut few = settings(&[Strategy::Knn, Strategy::Mmr], 4);
+        assert_eq!(few.check().unwrap(), None);
+        assert_eq!(few.arm(&few.methods[1]), "mmr");
+    }
+
+    #[test]
     fn settings_no_experiment_can_run_with_are_refused() {
         assert!(settings(&[Strategy::Random], 1).check().is_ok());
-        assert!(
-            settings(&[Strategy::Knn, Strategy::Mmr], 0).check().is_ok(),
-            "zero-shot"
-        );
         let error = settings(&[], 4).check().unwrap_err();
         assert_eq!(error.kind(), crate::error::ErrorKind::BadInput, "{error}");
     }

@@ -7,16 +7,18 @@
 //! <out>/<strategy>/predictions.conll the same as IOB2 tags on the test tokens
 //! <out>/<strategy>/log.jsonl         one Exchange per request: prompt, answer, spans
 //! <out>/<strategy>/requests.jsonl    a dry run's OpenAI batch request lines (only)
+//! <out>/<pass>/requests.jsonl        those of a two-pass run's first pass (`candidates`)
 //! ```
+//!
+//! `<strategy>` is the arm's name: the strategy's, or `zero-shot`.
 
 use std::path::{Path, PathBuf};
 
 use super::{predictions, Event, ExperimentReport, Planned};
-use crate::backend::batch_request_line;
+use crate::backend::{batch_request_line, Request};
 use crate::corpus::{Sentence, Span};
 use crate::error::{Error, Result};
 use crate::index::write_file_atomically;
-use crate::names::Named;
 
 /// One JSON line per item.
 fn jsonl<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<u8>> {
@@ -29,30 +31,57 @@ fn jsonl<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Result<Vec<
     Ok(out)
 }
 
-/// `<out>/<strategy>`, created.
-fn strategy_dir(out: &Path, planned: &Planned) -> Result<PathBuf> {
-    let dir = out.join(planned.strategy.name());
+/// `<out>/<name>`, created.
+fn arm_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let dir = out.join(name);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     Ok(dir)
 }
 
-/// Each strategy's requests as OpenAI batch lines, `custom_id` their cache key.
+/// `<out>/<name>/requests.jsonl`: `(key, request)` pairs as OpenAI batch
+/// lines, `custom_id` their cache key.
+fn write_batch<'a>(
+    out: &Path,
+    name: &str,
+    requests: impl ExactSizeIterator<Item = (&'a String, &'a Request)>,
+    first_pass: Option<&str>,
+    on: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<()> {
+    let count = requests.len();
+    let lines = requests.map(|(key, request)| batch_request_line(request, key));
+    let path = arm_dir(out, name)?.join("requests.jsonl");
+    write_file_atomically(&path, &jsonl(lines)?)?;
+    on(Event::RequestsWritten {
+        path: &path,
+        requests: count,
+        first_pass,
+    });
+    Ok(())
+}
+
+/// Each strategy's requests.
 pub(super) fn write_requests(out: &Path, planned: &[Planned], on: &(dyn Fn(Event<'_>) + Sync)) -> Result<()> {
     for p in planned {
-        let lines = p.exchanges.iter().map(|e| batch_request_line(&e.request, &e.key));
-        let path = strategy_dir(out, p)?.join("requests.jsonl");
-        write_file_atomically(&path, &jsonl(lines)?)?;
-        on(Event::RequestsWritten {
-            path: &path,
-            requests: p.exchanges.len(),
-        });
+        let requests = p.exchanges.iter().map(|e| (&e.key, &e.request));
+        write_batch(out, &p.name, requests, None, on)?;
     }
     Ok(())
 }
 
+/// A first pass's requests (`pass` names it).
+pub(super) fn write_first_requests(
+    out: &Path,
+    pass: &str,
+    requests: &[(String, Request)],
+    on: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<()> {
+    let requests = requests.iter().map(|(key, request)| (key, request));
+    write_batch(out, pass, requests, Some(pass), on)
+}
+
 /// A strategy's predictions (JSONL and CoNLL) and its log of prompts and answers.
 pub(super) fn write_strategy(out: &Path, planned: &Planned, test: &[Sentence]) -> Result<()> {
-    let dir = strategy_dir(out, planned)?;
+    let dir = arm_dir(out, &planned.name)?;
     let predicted = predictions(planned, test.len());
     let records = test.iter().zip(&predicted).map(|(sentence, spans)| {
         serde_json::json!({ "id": sentence.id, "text": sentence.text, "entities": spans })

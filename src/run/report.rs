@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{predictions, Planned, Settings};
+use super::{predictions, CandidateSource, FirstPassSummary, Planned, Settings};
 use crate::corpus::{Sentence, Span};
 use crate::digest::sha256_hex;
 use crate::encoder::EncoderInfo;
@@ -18,6 +18,9 @@ use crate::select::{Method, Strategy};
 /// The results of one strategy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StrategyResult {
+    /// The arm's name: the strategy's, or `zero-shot` when k is 0 (see
+    /// [`super::ZERO_SHOT`]); its directory in the output.
+    pub name: String,
     /// The strategy.
     pub strategy: Strategy,
     /// How its demonstrations were chosen: parameters, filters, order, seed.
@@ -116,6 +119,10 @@ pub struct ExperimentReport {
     pub strategies: Vec<StrategyResult>,
     /// The first strategy against each other one.
     pub comparisons: Vec<Comparison>,
+    /// The first pass of a two-pass run (`--knowledge-candidates llm`):
+    /// requests and unparseable answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_pass: Option<FirstPassSummary>,
 }
 
 impl ExperimentReport {
@@ -127,6 +134,7 @@ impl ExperimentReport {
             .iter()
             .zip(&predicted)
             .map(|(p, spans)| StrategyResult {
+                name: p.name.clone(),
                 strategy: p.strategy,
                 method: p.method.clone(),
                 scores: score(&gold_spans, spans),
@@ -156,6 +164,7 @@ impl ExperimentReport {
             provenance,
             strategies,
             comparisons,
+            first_pass: None,
         }
     }
 
@@ -171,7 +180,7 @@ impl ExperimentReport {
             let _ = writeln!(
                 md,
                 "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |",
-                r.strategy,
+                r.name,
                 strict.micro.precision,
                 strict.micro.recall,
                 strict.micro.f1,
@@ -215,10 +224,27 @@ fn write_knowledge(md: &mut String, report: &ExperimentReport) {
     for source in &report.provenance.knowledge {
         let _ = writeln!(md, "\nHints from {}.", source.notice());
     }
+    let candidates = report
+        .provenance
+        .settings
+        .knowledge
+        .as_ref()
+        .map(|k| k.candidates);
+    if candidates == Some(CandidateSource::Llm) {
+        let _ = write!(md, "\nHints for the terms the model listed in a first request");
+        if let Some(first) = &report.first_pass {
+            let _ = write!(
+                md,
+                " ({} requests, {} answers unparseable)",
+                first.requests, first.unparseable
+            );
+        }
+        let _ = writeln!(md, ".");
+    }
     let counts: Vec<String> = report
         .strategies
         .iter()
-        .map(|r| format!("{} {} shown, {} left out", r.strategy, r.hints, r.dropped_hints))
+        .map(|r| format!("{} {} shown, {} left out", r.name, r.hints, r.dropped_hints))
         .collect();
     let _ = writeln!(md, "\nHints: {}.", counts.join("; "));
 }

@@ -7,9 +7,10 @@ use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
 use crate::corpus::Example;
 use crate::encoder::Encoder;
 use crate::index::SearchMode;
+use crate::knowledge::Hints;
 use crate::pipeline::select;
 use crate::progress::Quiet;
-use crate::prompt::{build, Context, PromptFormat};
+use crate::prompt::{build, Context, PromptFormat, QueryInput};
 pub use crate::select::DEFAULT_SEED;
 use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
 
@@ -50,12 +51,15 @@ pub struct SelectRequest {
     pub prompt: Option<PromptRequest>,
 }
 
-/// `"prompt": {"format": "tanl" | "list" | "gpt-ner" | "dice"}`.
-#[derive(Debug, Clone, Deserialize)]
+/// `"prompt": {"format": "tanl" | "list" | "gpt-ner" | "dice", "knowledge": true | false}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptRequest {
     /// The format to render prompts in.
     pub format: PromptFormat,
+    /// Whether prompts show the server's knowledge hints [default: whether
+    /// it has knowledge sources]; `true` from a server without is refused.
+    pub knowledge: Option<bool>,
 }
 
 /// The answer of `POST /v1/select`: one result per query, in request order.
@@ -88,6 +92,12 @@ pub struct RenderedPrompt {
     pub label: Option<String>,
     /// The prompt as one completion text (see [`crate::prompt::Prompt::completion_text`]).
     pub text: String,
+    /// The knowledge hints it shows, most specific first (absent without knowledge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hints: Option<Vec<String>>,
+    /// Hints left out by the server's caps (absent without knowledge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_hints: Option<usize>,
 }
 
 /// A validated request.
@@ -103,8 +113,8 @@ pub struct Plan {
     pub method: Method,
     /// Exact search, or HNSW with the request's `ef` (`None`: the index's default).
     pub mode: SearchMode,
-    /// The format to render prompts in, when asked for.
-    pub prompt: Option<PromptFormat>,
+    /// The prompts to render, when asked for.
+    pub prompt: Option<PromptRequest>,
 }
 
 impl SelectRequest {
@@ -151,7 +161,7 @@ impl SelectRequest {
             k,
             method: method.resolve(k)?,
             mode,
-            prompt: self.prompt.map(|p| p.format),
+            prompt: self.prompt,
         })
     }
 }
@@ -219,14 +229,17 @@ impl Plan {
         if self.method.strategy.needs_vector() {
             metrics.add_encoded(self.queries.len());
         }
-        let context = self.prompt.map(|_| Context::new(served.types.iter().cloned()));
+        let renderer = self
+            .prompt
+            .map(|asked| Renderer::new(asked, served))
+            .transpose()?;
         let results = selected
             .selections
             .into_iter()
             .map(|selection| {
-                let prompts = self.prompt.zip(context.as_ref()).map(|(format, ctx)| {
-                    render_prompts(format, ctx, &selection.query.text, &selection.demos)
-                });
+                let prompts = renderer
+                    .as_ref()
+                    .map(|r| r.render(&selection.query.text, &selection.demos));
                 Selection { selection, prompts }
             })
             .collect();
@@ -237,21 +250,59 @@ impl Plan {
     }
 }
 
-/// The completion text of each pass of `format` for one query.
-fn render_prompts(format: PromptFormat, ctx: &Context, query: &str, demos: &[Demo]) -> Vec<RenderedPrompt> {
-    let style = format.style();
-    let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
-    style
-        .passes(&ctx.types)
-        .into_iter()
-        .map(|pass| {
-            let prompt = build(&*style, &pass, ctx, &examples, query, None, &|_| 0);
-            RenderedPrompt {
-                label: pass.label,
-                text: prompt.completion_text(),
-            }
+/// Renders the prompts a request asks for over one served index.
+struct Renderer<'a> {
+    format: PromptFormat,
+    ctx: Context,
+    served: &'a ServedIndex,
+    knowledge: bool,
+}
+
+impl<'a> Renderer<'a> {
+    /// Refuses hints asked of an index served without knowledge sources.
+    fn new(asked: PromptRequest, served: &'a ServedIndex) -> Result<Self, ApiError> {
+        let has = served.knowledge.is_some();
+        let knowledge = asked.knowledge.unwrap_or(has);
+        if knowledge && !has {
+            return Err(ApiError::BadRequest(format!(
+                "index {:?} is served without knowledge sources: start the server with --knowledge",
+                served.name
+            )));
+        }
+        Ok(Renderer {
+            format: asked.format,
+            ctx: Context::new(served.types.iter().cloned()),
+            served,
+            knowledge,
         })
-        .collect()
+    }
+
+    /// The completion text of each pass for one query, with its hints when asked for.
+    fn render(&self, query: &str, demos: &[Demo]) -> Vec<RenderedPrompt> {
+        let hints: Option<Hints> = match (&self.served.knowledge, self.knowledge) {
+            (Some((knowledge, limits)), true) => Some(knowledge.hints(query, limits)),
+            _ => None,
+        };
+        let input = QueryInput {
+            text: query,
+            hints: hints.as_ref().map_or(&[], |h| &h.lines),
+        };
+        let style = self.format.style();
+        let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
+        style
+            .passes(&self.ctx.types)
+            .into_iter()
+            .map(|pass| {
+                let prompt = build(&*style, &pass, &self.ctx, &examples, input, None, &|_| 0);
+                RenderedPrompt {
+                    label: pass.label,
+                    text: prompt.completion_text(),
+                    dropped_hints: hints.as_ref().map(|h| h.dropped + prompt.dropped_hints),
+                    hints: hints.as_ref().map(|_| prompt.hints),
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -294,7 +345,16 @@ mod tests {
         );
         assert_eq!(plan.mode, SearchMode::Exact);
         assert_eq!(plan.index.as_deref(), Some("ncbi"));
-        assert_eq!(plan.prompt, Some(PromptFormat::GptNer));
+        assert_eq!(
+            plan.prompt,
+            Some(PromptRequest {
+                format: PromptFormat::GptNer,
+                knowledge: None
+            })
+        );
+        let without = r#"{"text": "a", "prompt": {"format": "list", "knowledge": false}}"#;
+        let without = SelectRequest::parse(without.as_bytes()).unwrap();
+        assert_eq!(without.prompt.unwrap().knowledge, Some(false));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::api::{Plan, SelectRequest};
 use super::{ApiError, AppState, Limits, ServedIndex, SELECT_ROUTE};
 use crate::index::Manifest;
+use crate::knowledge::SourceInfo;
 
 const JSON: [(header::HeaderName, &str); 1] = [(header::CONTENT_TYPE, "application/json")];
 
@@ -80,9 +81,21 @@ async fn run_admitted(
 struct IndexInfo<'a> {
     name: &'a str,
     manifest: &'a Manifest,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    knowledge: Vec<SourceView>,
 }
 
-/// `GET /v1/indexes`: `{"indexes": [{"name", "manifest"}, ...]}`.
+/// A knowledge source as `/v1/indexes` lists it: what it is, and the
+/// notice its licence asks to show.
+#[derive(Serialize)]
+struct SourceView {
+    #[serde(flatten)]
+    info: SourceInfo,
+    notice: String,
+}
+
+/// `GET /v1/indexes`: `{"indexes": [{"name", "manifest", "knowledge"}, ...]}`
+/// (`knowledge` only when the server has sources).
 pub async fn indexes(State(state): State<Arc<AppState>>) -> Response {
     let indexes: Vec<IndexInfo> = state
         .indexes
@@ -90,6 +103,15 @@ pub async fn indexes(State(state): State<Arc<AppState>>) -> Response {
         .map(|served| IndexInfo {
             name: &served.name,
             manifest: served.index.manifest(),
+            knowledge: served
+                .knowledge
+                .iter()
+                .flat_map(|(knowledge, _)| knowledge.sources())
+                .map(|info| SourceView {
+                    notice: info.notice(),
+                    info,
+                })
+                .collect(),
         })
         .collect();
     Json(serde_json::json!({ "indexes": indexes })).into_response()

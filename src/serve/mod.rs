@@ -4,12 +4,16 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `POST /v1/select` | demonstrations for `{"text": ...}` or `{"texts": [...]}`; see [`api::SelectRequest`] |
-//! | `GET /v1/indexes` | the name and manifest of each index served |
+//! | `GET /v1/indexes` | the name and manifest of each index served, and its knowledge sources (name, version, licence notice) |
 //! | `GET /healthz` | `ok` |
 //! | `GET /metrics` | Prometheus text exposition; see [`metrics`] |
 //!
 //! Each result has the shape of one `exemplar select --json` line
 //! (`{"query", "demos"}`), plus `"prompts"` when a prompt format is asked for.
+//! A server started with knowledge sources (`--knowledge`, loaded once per
+//! index at start: the gazetteer is each index's own) puts their hints in
+//! the prompts, unless a request says `"prompt": {..., "knowledge": false}`;
+//! each prompt then lists the hints shown and counts those left out.
 //! Errors are `{"error": "..."}` with the status chosen in one place,
 //! [`ApiError`].
 //!
@@ -81,6 +85,7 @@ pub use metrics::Metrics;
 
 use crate::encoder::Encoder;
 use crate::index::Index;
+use crate::knowledge::{HintLimits, Knowledge};
 
 /// The route of the selection endpoint.
 pub const SELECT_ROUTE: &str = "/v1/select";
@@ -121,6 +126,8 @@ pub struct ServedIndex {
     pub index: Index,
     /// The entity types of its corpus, for prompts.
     pub types: Vec<String>,
+    /// The knowledge sources whose hints its prompts show, and their caps.
+    pub knowledge: Option<(Knowledge, HintLimits)>,
 }
 
 impl ServedIndex {
@@ -131,6 +138,15 @@ impl ServedIndex {
             name: name.into(),
             index,
             types,
+            knowledge: None,
+        }
+    }
+
+    /// The same, its prompts showing hints from `knowledge` within `limits`.
+    pub fn with_knowledge(self, knowledge: Knowledge, limits: HintLimits) -> Self {
+        ServedIndex {
+            knowledge: Some((knowledge, limits)),
+            ..self
         }
     }
 }
