@@ -242,7 +242,8 @@ fn distinct_top(rows: &[usize], corpus: &[String], query: &str, k: usize) -> Has
 
 #[test]
 fn bm25_agrees_with_rank_bm25_on_ncbi_disease() {
-    if skip_without_bm25_venv() {
+    // The shared NCBI index is built with the encoder, though bm25 never embeds.
+    if skip_without_model() || skip_without_bm25_venv() {
         return;
     }
     let k = 10;
