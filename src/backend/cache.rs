@@ -167,6 +167,7 @@ mod tests {
                 max_tokens: 8,
                 stop: vec![],
                 seed: None,
+                cache_prompt: None,
             },
         }
     }

@@ -45,6 +45,12 @@ pub struct Params {
     pub stop: Vec<String>,
     /// Sampling seed; sent only when given.
     pub seed: Option<u64>,
+    /// `Some(false)` sends `cache_prompt: false` (llama.cpp's server): the
+    /// prompt is computed afresh instead of reusing the key-value cache of
+    /// earlier requests, whose reuse makes temperature-0 answers depend on
+    /// what was asked before. Sent only when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_prompt: Option<bool>,
 }
 
 /// A generation request.

@@ -49,6 +49,9 @@ pub(super) fn body(request: &Request) -> Value {
     if let Some(seed) = p.seed {
         body["seed"] = json!(seed);
     }
+    if let Some(cache) = p.cache_prompt {
+        body["cache_prompt"] = json!(cache);
+    }
     match &request.input {
         Input::Completion(prompt) => body["prompt"] = json!(prompt),
         Input::Chat(messages) => body["messages"] = json!(messages),

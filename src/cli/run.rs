@@ -76,6 +76,11 @@ pub struct RunArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
+    /// Ask the server to compute every prompt afresh (`cache_prompt: false`, llama.cpp):
+    /// llama-server's reuse of earlier prompts makes temperature-0 answers depend on
+    /// what was asked before; without it a rerun gets the same answers.
+    #[arg(long)]
+    no_prompt_cache: bool,
     /// Seconds before a request is abandoned (then retried).
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -197,6 +202,7 @@ fn settings(args: &RunArgs) -> exemplar::Result<Settings> {
         max_tokens: args.max_tokens,
         context_tokens: args.context,
         concurrency: args.concurrency,
+        no_prompt_cache: args.no_prompt_cache,
         knowledge: args
             .knowledge
             .knowledge

@@ -75,6 +75,10 @@ pub struct Settings {
     pub context_tokens: usize,
     /// Requests in flight at most (0 counts as 1).
     pub concurrency: usize,
+    /// Asks the server to compute every prompt afresh (`cache_prompt: false`),
+    /// so that answers are repeatable (see [`Params::cache_prompt`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_prompt_cache: bool,
     /// Knowledge sources whose hints prompts show; `None`: no hints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knowledge: Option<KnowledgeSettings>,
@@ -369,6 +373,7 @@ fn request_for(settings: &Settings, prompt: &prompt::Prompt) -> Request {
             max_tokens: settings.max_tokens,
             stop: prompt.stop_sequences(),
             seed: Some(settings.seed),
+            cache_prompt: settings.no_prompt_cache.then_some(false),
         },
     }
 }
@@ -455,6 +460,7 @@ mod tests {
             max_tokens: 128,
             context_tokens: 4096,
             concurrency: 2,
+            no_prompt_cache: false,
             knowledge: None,
         }
     }

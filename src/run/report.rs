@@ -204,6 +204,12 @@ impl ExperimentReport {
             "\n{} sentences of `{}`, demonstrations from `{}`; prompt `{}`, k = {}, model `{}`, temperature {}, max tokens {}, seed {}.",
             p.queries, p.test, p.index, s.format, s.k, s.model, s.temperature, s.max_tokens, s.seed
         );
+        if s.no_prompt_cache {
+            let _ = writeln!(
+                md,
+                "\nEvery prompt computed afresh by the server (`cache_prompt: false`), so reruns get the same answers."
+            );
+        }
         write_knowledge(&mut md, self);
         if !p.unseen_types.is_empty() {
             let _ = writeln!(
@@ -280,6 +286,7 @@ mod tests {
                 max_tokens: 96,
                 context_tokens: 2048,
                 concurrency: 2,
+                no_prompt_cache: false,
                 knowledge: None,
             },
             backend: "http://127.0.0.1:8089".into(),

@@ -153,6 +153,7 @@ mod tests {
                     max_tokens: 4,
                     stop: Vec::new(),
                     seed: None,
+                    cache_prompt: None,
                 },
             }
         }
