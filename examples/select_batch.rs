@@ -14,6 +14,7 @@ use exemplar::corpus::{self, Example, Format};
 use exemplar::encoder::{default_models_dir, ModelDir, DEFAULT_MODEL_NAME};
 use exemplar::pipeline::{embed, select, select_embedded};
 use exemplar::progress::Quiet;
+use exemplar::select::Resources;
 use exemplar::{Index, Method, OnnxEncoder, SearchMode, Strategy};
 
 fn median_seconds(repeats: usize, mut run: impl FnMut() -> exemplar::Result<()>) -> exemplar::Result<f64> {
@@ -41,17 +42,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &Default::default(),
     )?;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let encoder = OnnxEncoder::new(model, &ModelDir::onnxruntime_library(None)?, cores, 1)?;
+    let encoder = std::sync::Arc::new(OnnxEncoder::new(
+        model,
+        &ModelDir::onnxruntime_library(None)?,
+        cores,
+        1,
+    )?);
+    let resources = Resources {
+        encoder: Some(encoder.clone()),
+        knowledge: None,
+    };
     let method = Method::new(Strategy::Knn);
     let mode = SearchMode::Hnsw { ef: None };
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let vectors = embed(&encoder, &texts, &Quiet)?.vectors;
+    let vectors = embed(encoder.as_ref(), &texts, &Quiet)?.vectors;
 
     let select_s = median_seconds(repeats, || {
-        select(&index, &method, mode, &queries, k, Some(&encoder), &Quiet).map(drop)
+        select(&index, &method, mode, &queries, k, &resources, &Quiet).map(drop)
     })?;
     let select_embedded_s = median_seconds(repeats, || {
-        select_embedded(&index, &method, mode, &queries, k, Some(&vectors)).map(drop)
+        select_embedded(
+            &index,
+            &method,
+            mode,
+            &queries,
+            k,
+            Some(&vectors),
+            &Resources::default(),
+        )
+        .map(drop)
     })?;
     println!(
         "{{\"queries\": {}, \"k\": {k}, \"select_s\": {select_s:.4}, \"select_embedded_s\": {select_embedded_s:.5}}}",

@@ -55,7 +55,7 @@
 //! let text = "Mutations in BRCA2 also raise the risk of ovarian cancer.";
 //! let vector = encoder.embed(&[text])?.vectors.remove(0);
 //! let knn = Method::new(Strategy::Knn).build(&index, SearchMode::Hnsw { ef: None }, 2)?;
-//! let demos = knn.select(&index, &Query { text, vector: Some(&vector), doc: None }, 2)?;
+//! let demos = knn.select(&index, &Query { text, vector: Some(&vector), doc: None, mentions: None }, 2)?;
 //! assert_eq!(demos.len(), 2);
 //! assert_eq!(demos[1].example.text, "The BRCA1 gene is linked to breast cancer.");
 //! # Ok(())

@@ -8,9 +8,11 @@ use crate::corpus::{Corpus, Example, Format};
 use crate::digest::sha256_hex;
 use crate::encoder::{embed_all, Embedded, Encoder, Truncation};
 use crate::error::{Error, Result};
-use crate::index::{partial_dir, BuildOptions, Index, SearchMode, SourceInfo, Vectors};
+use crate::index::{
+    partial_dir, BuildOptions, Index, MentionTable, Mentions, SearchMode, SourceInfo, Vectors,
+};
 use crate::progress::Progress;
-use crate::select::{select_batch, Method, Selection, Selector};
+use crate::select::{select_batch, Method, Resources, Selection, Selector};
 
 /// Embeds `texts` (no checkpoint), reporting progress as the stage `"embedding"`.
 pub fn embed(encoder: &dyn Encoder, texts: &[&str], progress: &dyn Progress) -> Result<Embedded> {
@@ -35,7 +37,8 @@ pub struct Selected {
 
 /// Chooses `k` demonstrations for each query by `method` (searching as
 /// `mode` says), embedding the queries first when the strategy needs vectors
-/// (then `encoder` must be given and be the index's). The method is checked
+/// (then `resources.encoder` must be given and be the index's; knowledge
+/// sources there serve `entity`'s `sources=kb`). The method is checked
 /// against the index before anything is embedded, and recorded, resolved,
 /// with each selection. Queries run in parallel.
 pub fn select(
@@ -44,13 +47,13 @@ pub fn select(
     mode: SearchMode,
     queries: &[Example],
     k: usize,
-    encoder: Option<&dyn Encoder>,
+    resources: &Resources,
     progress: &dyn Progress,
 ) -> Result<Selected> {
-    let prepared = Prepared::new(index, method, mode, k)?;
+    let prepared = Prepared::new(index, method, mode, k, resources)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let (vectors, truncated) = if prepared.selector.needs_vector() {
-        let encoder = encoder.ok_or_else(|| {
+        let encoder = resources.encoder.as_deref().ok_or_else(|| {
             Error::InvalidInput(format!(
                 "strategy {} needs the sentence encoder",
                 prepared.selector.name()
@@ -76,8 +79,9 @@ pub fn select_embedded(
     queries: &[Example],
     k: usize,
     vectors: Option<&Vectors>,
+    resources: &Resources,
 ) -> Result<Selected> {
-    Prepared::new(index, method, mode, k)?.run(index, queries, vectors, k)
+    Prepared::new(index, method, mode, k, resources)?.run(index, queries, vectors, k)
 }
 
 /// A method checked against an index, resolved and built.
@@ -88,10 +92,17 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(index: &Index, method: &Method, mode: SearchMode, k: usize) -> Result<Prepared> {
+    fn new(
+        index: &Index,
+        method: &Method,
+        mode: SearchMode,
+        k: usize,
+        resources: &Resources,
+    ) -> Result<Prepared> {
         let warnings = method.check(index, k)?;
+        method.refuse_first_pass()?;
         let method = method.clone().resolve(k)?;
-        let selector = method.build(index, mode, k)?;
+        let selector = method.build_with(index, mode, k, resources)?;
         Ok(Prepared {
             method,
             selector,
@@ -185,11 +196,33 @@ pub fn build_index(
         options,
     );
     progress.finish();
+    let mut index = index?;
+    let mentions = mention_index(&index, encoder, options.mention_window, progress)?;
+    index.set_mentions(mentions)?;
     let report = BuildReport {
         truncated: embedded.truncated,
         resumed: embedded.resumed,
     };
-    Ok((index?, report))
+    Ok((index, report))
+}
+
+/// The mention index of `index`'s sentences: their gold mentions, embedded
+/// by `encoder` (the index's) alone (`window` 0) or with `window` words of
+/// context on each side, and a graph over them. Progress is the stage
+/// `"mentions"`.
+pub fn mention_index(
+    index: &Index,
+    encoder: &dyn Encoder,
+    window: usize,
+    progress: &dyn Progress,
+) -> Result<Mentions> {
+    let table = MentionTable::collect(index.examples(), window);
+    let texts = table.point_texts(index.examples());
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    progress.start("mentions", texts.len() as u64);
+    let embedded = embed_all(encoder, &texts, None, |done| progress.advance(done as u64));
+    progress.finish();
+    Ok(Mentions::build(table, embedded?.vectors))
 }
 
 /// [`build_index`], then writes the index as the directory `out` atomically

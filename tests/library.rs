@@ -151,6 +151,7 @@ fn knn_demonstrations_skip_the_query_and_put_the_most_similar_last() {
                 text: own,
                 vector: Some(&vector),
                 doc: None,
+                mentions: None,
             },
             8,
         )
@@ -192,6 +193,7 @@ fn random_demonstrations_are_reproducible_from_their_seed() {
         text: "fever",
         vector: None,
         doc: None,
+        mentions: None,
     };
     let draw = |seed| {
         let method = Method {
@@ -230,6 +232,7 @@ fn a_batch_selects_what_single_queries_select() {
                     text,
                     vector: Some(&vector),
                     doc: None,
+                    mentions: None,
                 },
                 4
             )

@@ -75,20 +75,30 @@ impl Index {
         progress: bool,
     ) -> Outcome<Selected> {
         let index = &self.index;
-        if vectors.is_some() || !method.strategy.needs_vector() {
+        if vectors.is_some() || !method.needs_vector() {
+            let resources = exemplar::select::Resources {
+                encoder: self
+                    .encoder
+                    .get()
+                    .map(|e| e.clone() as Arc<dyn exemplar::Encoder>),
+                knowledge: None,
+            };
             return Ok(pipeline::select_embedded(
-                index, method, mode, queries, k, vectors,
+                index, method, mode, queries, k, vectors, &resources,
             )?);
         }
         method.check(index, k)?; // before the model is loaded
-        let encoder: &dyn exemplar::Encoder = self.encoder()?.as_ref();
+        let resources = exemplar::select::Resources {
+            encoder: Some(self.encoder()?.clone()),
+            knowledge: None,
+        };
         Ok(pipeline::select(
             index,
             method,
             mode,
             queries,
             k,
-            Some(encoder),
+            &resources,
             &*bars(progress && queries.len() > 1),
         )?)
     }
@@ -202,6 +212,7 @@ impl Index {
                 parallel: parallel_insert,
             },
             ef_search,
+            ..Default::default()
         };
         let given = encoder.map(|e| e.inner.clone());
         detached(py, || {

@@ -35,6 +35,7 @@ pub(super) fn measure_selection(
                     text: texts[i],
                     vector: Some(vectors.row(i)),
                     doc: None,
+                    mentions: None,
                 };
                 selector.select(index, &query, k).map(|demos| demos.len())
             });
@@ -57,7 +58,7 @@ mod tests {
     use super::*;
     use crate::corpus::{tokenize, Corpus, Sentence, Span};
     use crate::encoder::{embed_all, Encoder, HashedEncoder};
-    use crate::index::BuildOptions;
+    use crate::index::{BuildOptions, MentionTable, Mentions};
 
     /// 60 sentences of numbered words, every other one with an entity.
     fn index() -> (Index, Vec<String>) {
@@ -90,15 +91,23 @@ mod tests {
             sentences,
             warnings: Vec::new(),
         };
-        let index = Index::build(
+        let mut index = Index::build(
             &corpus,
             Vec::new(),
             vectors,
             encoder.info(),
             0,
             &BuildOptions::default(),
-        );
-        (index.unwrap(), texts)
+        )
+        .unwrap();
+        let table = MentionTable::collect(index.examples(), 0);
+        let points = table.point_texts(index.examples());
+        let points: Vec<&str> = points.iter().map(String::as_str).collect();
+        let mention_vectors = embed_all(&encoder, &points, None, |_| {}).unwrap().vectors;
+        index
+            .set_mentions(Mentions::build(table, mention_vectors))
+            .unwrap();
+        (index, texts)
     }
 
     #[test]

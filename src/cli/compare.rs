@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{choice, print_json, print_line, report_truncation, CorpusArgs, ModelArgs, SearchArgs};
+use super::{
+    choice, print_json, print_line, report_truncation, CandidateKnowledgeArgs, CorpusArgs, ModelArgs,
+    SearchArgs,
+};
 use exemplar::compare::{compare, Settings};
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
@@ -15,7 +18,7 @@ use exemplar::index::Index;
 use exemplar::names::Named;
 use exemplar::pipeline::embed;
 use exemplar::progress::bars;
-use exemplar::select::{Filters, Params, Strategy, DEFAULT_K, DEFAULT_SEED};
+use exemplar::select::{Filters, Params, Resources, Strategy, DEFAULT_K, DEFAULT_SEED};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -47,6 +50,8 @@ pub struct CompareArgs {
     limit: Option<usize>,
     #[command(flatten)]
     search: SearchArgs,
+    #[command(flatten)]
+    knowledge: CandidateKnowledgeArgs,
     /// One JSON object: {"strategies": {NAME: {metrics..., "vs_random": {...}}}, "settings": {...}, "queries": N}.
     #[arg(long)]
     json: bool,
@@ -72,14 +77,25 @@ pub fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let queries: Vec<Example> = corpus.sentences.iter().take(limit).map(Example::from).collect();
     // Checked before the model is loaded.
     settings.check(&queries)?;
-    let encoder = args.model.open()?;
+    let encoder = std::sync::Arc::new(args.model.open()?);
     index.check_encoder(encoder.info(), &args.index)?;
+    let resources = Resources {
+        encoder: Some(encoder.clone()),
+        knowledge: args.knowledge.load(&index, &args.index)?,
+    };
     let progress = bars(!quiet);
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
-    let embedded = embed(&encoder, &texts, &*progress)?;
+    let embedded = embed(encoder.as_ref(), &texts, &*progress)?;
     let ids: Vec<&str> = queries.iter().map(|q| q.id.as_str()).collect();
     report_truncation(&ids, &embedded.truncated, encoder.info().max_length);
-    let comparison = compare(&index, &queries, &embedded.vectors, &settings, &*progress)?;
+    let comparison = compare(
+        &index,
+        &queries,
+        &embedded.vectors,
+        &settings,
+        &resources,
+        &*progress,
+    )?;
     if !args.json {
         print_line(comparison.table().trim_end())?;
         return Ok(ExitCode::SUCCESS);

@@ -1,4 +1,4 @@
-//! `exemplar index build|info|verify`.
+//! `exemplar index build|info|verify|mentions`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +10,10 @@ use serde::Serialize;
 use super::{print_json, print_line, report_truncation, sentence_ids, CorpusArgs, ModelArgs};
 use exemplar::bench::{neighbour_ids, recall_at_k};
 use exemplar::encoder::Encoder;
-use exemplar::index::{check_replaceable, BuildOptions, HnswParams, Index, SearchMode, DEFAULT_EF_SEARCH};
-use exemplar::pipeline::{build_and_save, embed};
+use exemplar::index::{
+    check_replaceable, BuildOptions, HnswParams, Index, SearchMode, DEFAULT_EF_SEARCH, DEFAULT_MENTION_WINDOW,
+};
+use exemplar::pipeline::{build_and_save, embed, mention_index};
 use exemplar::progress::bars;
 use exemplar::select::DEFAULT_K;
 
@@ -23,6 +25,20 @@ pub enum IndexCommand {
     Info(InfoArgs),
     /// Check an index's files and measure HNSW recall@k against exact search.
     Verify(VerifyArgs),
+    /// (Re)build an index's mention index (for `--strategy entity`), e.g. for an index
+    /// built before exemplar kept one, or with another context window.
+    Mentions(MentionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MentionsArgs {
+    /// Index directory (rewritten atomically with the mention index).
+    index: PathBuf,
+    /// Words of context on each side of a mention in its vector (0: the mention alone).
+    #[arg(long, default_value_t = DEFAULT_MENTION_WINDOW)]
+    mention_window: usize,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +68,10 @@ pub struct BuildArgs {
     /// Insert from all cores: faster on large corpora, but not reproducible bit for bit.
     #[arg(long)]
     parallel_insert: bool,
+    /// Words of context on each side of a mention in its vector, in the mention
+    /// index (0: the mention alone).
+    #[arg(long, default_value_t = DEFAULT_MENTION_WINDOW)]
+    mention_window: usize,
     /// Print the manifest as JSON.
     #[arg(long)]
     json: bool,
@@ -96,6 +116,7 @@ pub fn run(command: IndexCommand, quiet: bool) -> anyhow::Result<ExitCode> {
         IndexCommand::Build(args) => build(args, quiet),
         IndexCommand::Info(args) => info(args),
         IndexCommand::Verify(args) => verify(args, quiet),
+        IndexCommand::Mentions(args) => mentions(args, quiet),
     }
 }
 
@@ -115,6 +136,7 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             parallel: args.parallel_insert,
         },
         ef_search: args.ef_search,
+        mention_window: args.mention_window,
     };
     let progress = bars(!quiet);
     let (index, report) = build_and_save(&corpus, sources, &encoder, &options, &args.out, &*progress)?;
@@ -140,6 +162,30 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             entity_summary(&manifest.corpus.entities_per_type),
             started.elapsed().as_secs_f64()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mentions(args: MentionsArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut index = Index::open(&args.index)?;
+    let encoder = args.model.open()?;
+    index.check_encoder(encoder.info(), &args.index)?;
+    let mentions = mention_index(&index, &encoder, args.mention_window, &*bars(!quiet))?;
+    index.set_mentions(mentions)?;
+    index.save(&args.index)?;
+    if !quiet {
+        if let Some(m) = &index.manifest().mentions {
+            eprintln!(
+                "{}: mention index of {} mentions ({} distinct, {} vectors, window {}) in {:.1}s",
+                args.index.display(),
+                m.mentions,
+                m.strings,
+                m.vectors,
+                m.window,
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -206,6 +252,16 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
         "entities     {}",
         entity_summary(&m.corpus.entities_per_type)
     ))?;
+    match &m.mentions {
+        Some(x) => print_line(format_args!(
+            "mentions     {} ({} distinct), {} vectors, context window {}",
+            x.mentions, x.strings, x.vectors, x.window
+        ))?,
+        None => print_line(format_args!(
+            "mentions     none (add them with `exemplar index mentions {}`)",
+            args.index.display()
+        ))?,
+    }
     for (name, file) in &m.files {
         print_line(format_args!(
             "file         {name}: {} bytes, sha256 {}",

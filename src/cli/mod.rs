@@ -23,7 +23,7 @@ use exemplar::encoder::{
     default_models_dir, ModelDir, ModelOverrides, OnnxEncoder, Pooling, Truncation, DEFAULT_MODEL_NAME,
 };
 use exemplar::index::SearchMode;
-use exemplar::knowledge::HintLimits;
+use exemplar::knowledge::{HintLimits, Knowledge, SourceSpec};
 use exemplar::names::Named;
 use exemplar::select::{Filters, Method, Order, Params, Strategy};
 
@@ -206,6 +206,34 @@ impl KnowledgeArgs {
             max_hints: self.knowledge_max_hints,
             max_chars: self.knowledge_max_chars,
         }
+    }
+}
+
+/// Knowledge sources as `entity`'s `sources=kb` candidates (select, compare).
+#[derive(Debug, Clone, Args)]
+struct CandidateKnowledgeArgs {
+    /// Knowledge sources whose names found in a query are candidate mentions for
+    /// `--strategy entity --param sources=kb`, comma-separated: `hpo` (scripts/hpo.sh),
+    /// `gazetteer`, or a .obo, .tsv or .jsonl file.
+    #[arg(long, value_name = "SOURCES")]
+    knowledge: Option<String>,
+}
+
+impl CandidateKnowledgeArgs {
+    /// The sources loaded (the gazetteer from `index`, opened from `dir`), when given.
+    fn load(
+        &self,
+        index: &exemplar::index::Index,
+        dir: &Path,
+    ) -> anyhow::Result<Option<std::sync::Arc<Knowledge>>> {
+        let Some(sources) = &self.knowledge else {
+            return Ok(None);
+        };
+        let specs = SourceSpec::parse_list(sources)?;
+        Ok(Some(std::sync::Arc::new(Knowledge::load(
+            &specs,
+            Some((index, dir)),
+        )?)))
     }
 }
 

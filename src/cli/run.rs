@@ -146,10 +146,11 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if experiment.needs_vectors() {
-        let encoder = args.model.open()?;
-        let truncated = experiment.embed(&encoder)?;
+        let encoder = std::sync::Arc::new(args.model.open()?);
+        let max_length = encoder.info().max_length;
+        let truncated = experiment.embed(encoder)?;
         let ids: Vec<&str> = experiment.test().iter().map(|s| s.id.as_str()).collect();
-        report_truncation(&ids, &truncated, encoder.info().max_length);
+        report_truncation(&ids, &truncated, max_length);
     }
 
     let bar = bars(!quiet);

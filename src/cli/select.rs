@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 
 use super::{
-    print_json, print_line, report_truncation, warn_each, CorpusArgs, MethodArgs, ModelArgs, SearchArgs,
+    print_json, print_line, report_truncation, warn_each, CandidateKnowledgeArgs, CorpusArgs, MethodArgs,
+    ModelArgs, SearchArgs,
 };
 use exemplar::corpus::Example;
 use exemplar::encoder::Encoder;
@@ -15,7 +17,7 @@ use exemplar::index::Index;
 use exemplar::pipeline::select;
 use exemplar::progress::bars;
 use exemplar::prompt::{mark_inline, Pass};
-use exemplar::select::{Selection, Strategy, DEFAULT_K};
+use exemplar::select::{Resources, Selection, Strategy, DEFAULT_K};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("query").required(true).args(["text", "input"]))]
@@ -40,6 +42,8 @@ pub struct SelectArgs {
     method: MethodArgs,
     #[command(flatten)]
     search: SearchArgs,
+    #[command(flatten)]
+    knowledge: CandidateKnowledgeArgs,
     /// One JSON object per query line: {"query": {...}, "method": {...}, "demos": [...]}.
     #[arg(long)]
     json: bool,
@@ -74,23 +78,27 @@ pub fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     // Checked against the index before the model is loaded.
     method.check(&index, args.k)?;
-    let encoder = match method.strategy.needs_vector() {
+    method.refuse_first_pass()?;
+    let encoder = match method.needs_vector() {
         true => {
             let encoder = args.model.open()?;
             index.check_encoder(encoder.info(), &args.index)?;
-            Some(encoder)
+            Some(Arc::new(encoder))
         }
         false => None,
     };
     let progress = bars(!quiet && queries.len() > 1);
-    let encoder_ref = encoder.as_ref().map(|e| e as &dyn Encoder);
+    let resources = Resources {
+        encoder: encoder.clone().map(|e| e as Arc<dyn Encoder>),
+        knowledge: args.knowledge.load(&index, &args.index)?,
+    };
     let selected = select(
         &index,
         &method,
         args.search.mode(),
         &queries,
         args.k,
-        encoder_ref,
+        &resources,
         &*progress,
     )?;
     if let Some(encoder) = &encoder {

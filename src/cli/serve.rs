@@ -96,7 +96,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     let state = Arc::new(AppState::new(
         indexes,
-        Box::new(encoder),
+        Arc::new(encoder),
         sessions,
         limits,
         !quiet,

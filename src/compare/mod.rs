@@ -26,7 +26,7 @@ use crate::eval::bootstrap;
 use crate::index::{Index, SearchMode, Vectors};
 use crate::names::Named;
 use crate::progress::Progress;
-use crate::select::{Demo, Filters, Method, Order, Params, Query, Selector, Strategy};
+use crate::select::{Demo, Filters, Method, Order, Params, Query, Resources, Selector, Strategy};
 
 /// What to compare and how.
 #[derive(Debug, Clone, Serialize)]
@@ -95,7 +95,9 @@ impl Settings {
         if self.samples == 0 {
             return refuse("the bootstrap needs at least one resample".into());
         }
-        self.methods()?;
+        for method in self.methods()? {
+            method.refuse_first_pass()?;
+        }
         if !queries.iter().any(|q| !q.entities.is_empty()) {
             return refuse(format!(
                 "none of the {} queries has gold entities: compare measures how the demonstrations cover them, \
@@ -161,6 +163,7 @@ pub fn compare(
     queries: &[Example],
     vectors: &Vectors,
     settings: &Settings,
+    resources: &Resources,
     progress: &dyn Progress,
 ) -> Result<Comparison> {
     settings.check(queries)?;
@@ -172,7 +175,7 @@ pub fn compare(
     let methods = settings.methods()?;
     let selectors = methods
         .iter()
-        .map(|method| method.build(index, settings.search, settings.k))
+        .map(|method| method.build_with(index, settings.search, settings.k, resources))
         .collect::<Result<Vec<_>>>()?;
     let rows = rows_by_text(index);
     progress.start("selecting", (methods.len() * queries.len()) as u64);
@@ -244,6 +247,7 @@ fn observe(
                 text: &example.text,
                 vector: Some(vectors.row(i)),
                 doc: None,
+                mentions: None,
             };
             let demos = selector.select(index, &query, k)?;
             let values = observe_one(index, rows, example, vectors.row(i), &demos)?;

@@ -31,8 +31,25 @@ pub struct Manifest {
     pub hnsw: HnswInfo,
     /// What the examples were read from.
     pub corpus: CorpusInfo,
+    /// The mention index, when the index has one (indexes built before it
+    /// existed have none; `exemplar index mentions` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<MentionInfo>,
     /// Every data file of the index with its size and sha256.
     pub files: BTreeMap<String, FileInfo>,
+}
+
+/// What the mention index holds (see `index::mentions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MentionInfo {
+    /// Gold mentions of the pool.
+    pub mentions: usize,
+    /// Distinct normalised mention strings.
+    pub strings: usize,
+    /// Words of context on each side of a mention in its vector (0: the mention alone).
+    pub window: usize,
+    /// Vectors: one per string (window 0) or per mention.
+    pub vectors: usize,
 }
 
 /// Build parameters plus what the build produced.

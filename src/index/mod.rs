@@ -8,6 +8,8 @@
 //!   examples.bin    the sentences with their entities (bincode)
 //!   vectors.f32     unit vectors, little-endian f32, row-major
 //!   graph.bin       the HNSW layers (bincode)
+//!   mentions.bin, mentions.f32, mentions-graph.bin
+//!                   the mention index (see mentions.rs)
 //! ```
 
 mod derived;
@@ -15,6 +17,7 @@ mod dot;
 mod graph;
 mod hnsw;
 mod manifest;
+pub mod mentions;
 mod quantized;
 mod store;
 
@@ -32,7 +35,8 @@ pub use derived::Derived;
 pub use dot::{dot, kernel_name};
 pub use graph::{exact_search, exact_search_among, Graph, Hit};
 pub use hnsw::{build_graph, HnswParams};
-pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, SourceInfo, FORMAT_VERSION};
+pub use manifest::{CorpusInfo, FileInfo, HnswInfo, Manifest, MentionInfo, SourceInfo, FORMAT_VERSION};
+pub use mentions::{MentionTable, Mentions};
 pub use quantized::Quantized;
 pub use store::{check_replaceable, write_file_atomically};
 
@@ -44,6 +48,9 @@ use crate::error::{Error, Result};
 const EXAMPLES: &str = "examples.bin";
 const VECTORS: &str = "vectors.f32";
 const GRAPH: &str = "graph.bin";
+const MENTIONS: &str = "mentions.bin";
+const MENTION_VECTORS: &str = "mentions.f32";
+const MENTION_GRAPH: &str = "mentions-graph.bin";
 
 /// Default candidate list length of a search; `index verify` measures the recall it gives.
 pub const DEFAULT_EF_SEARCH: usize = 64;
@@ -68,13 +75,21 @@ pub struct BuildOptions {
     pub hnsw: HnswParams,
     /// Candidate list length searches use by default.
     pub ef_search: usize,
+    /// Words of context on each side of a mention in its vector (0: the
+    /// mention alone; see [`mentions`]).
+    pub mention_window: usize,
 }
+
+/// Default [`BuildOptions::mention_window`]: mentions embedded alone (the
+/// better of the two measured in docs/experiments.md).
+pub const DEFAULT_MENTION_WINDOW: usize = 0;
 
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             hnsw: HnswParams::default(),
             ef_search: DEFAULT_EF_SEARCH,
+            mention_window: DEFAULT_MENTION_WINDOW,
         }
     }
 }
@@ -98,6 +113,8 @@ pub struct Index {
     /// 8-bit copy of `vectors` that searches walk the graph with (derived, not stored).
     codes: Quantized,
     graph: Graph,
+    /// The pool's gold mentions with their vectors; `None` for an index built before them.
+    mentions: Option<Mentions>,
     /// What higher layers derive from the sentences on first use (lexical index, gazetteer).
     derived: Derived,
 }
@@ -155,6 +172,7 @@ impl Index {
                 entities_per_type: corpus.counts_per_type(),
                 truncated_sentences: truncated,
             },
+            mentions: None,
             files: Default::default(),
         };
         Ok(Index {
@@ -163,17 +181,53 @@ impl Index {
             codes: Quantized::new(&vectors),
             vectors,
             graph,
+            mentions: None,
             derived: Derived::default(),
         })
     }
 
+    /// Gives the index its mention index (made from its own sentences by
+    /// its encoder: `pipeline::mention_index`), replacing any it had.
+    pub fn set_mentions(&mut self, mentions: Mentions) -> Result<()> {
+        mentions
+            .table
+            .validate(&self.examples)
+            .map_err(|reason| Error::Internal(format!("a mention index of other sentences: {reason}")))?;
+        if mentions.vectors.len() != mentions.table.points.len()
+            || (!mentions.vectors.is_empty() && mentions.vectors.dim() != self.manifest.model.dimension)
+        {
+            return Err(Error::Internal(
+                "mention vectors do not match their points or the model".into(),
+            ));
+        }
+        self.manifest.mentions = Some(MentionInfo {
+            mentions: mentions.table.mentions.len(),
+            strings: mentions.table.strings.len(),
+            window: mentions.table.window,
+            vectors: mentions.vectors.len(),
+        });
+        self.mentions = Some(mentions);
+        Ok(())
+    }
+
+    /// The mention index; `None` for an index built before exemplar kept
+    /// one (`exemplar index mentions` adds it).
+    pub fn mentions(&self) -> Option<&Mentions> {
+        self.mentions.as_ref()
+    }
+
     /// Writes the index as the directory `dir`, atomically, replacing any index there.
     pub fn save(&mut self, dir: &Path) -> Result<()> {
-        let files = vec![
+        let mut files = vec![
             (EXAMPLES, encode(&self.examples)?),
             (VECTORS, self.vectors.to_le_bytes()),
             (GRAPH, encode(&self.graph)?),
         ];
+        if let Some(mentions) = &self.mentions {
+            files.push((MENTIONS, encode(&mentions.table)?));
+            files.push((MENTION_VECTORS, mentions.vectors.to_le_bytes()));
+            files.push((MENTION_GRAPH, encode(&mentions.graph)?));
+        }
         self.manifest.files = files
             .iter()
             .map(|(name, bytes)| {
@@ -225,8 +279,16 @@ impl Index {
     fn open_version(dir: &Path, version: &Path) -> Result<Index> {
         // Every file is opened before any is read, so that a rebuild removing
         // this version meanwhile cannot take the later ones away.
-        let [manifest, examples, vectors, graph] =
-            [store::MANIFEST, EXAMPLES, VECTORS, GRAPH].map(|name| (name, File::open(version.join(name))));
+        let [manifest, examples, vectors, graph, mention_table, mention_vectors, mention_graph] = [
+            store::MANIFEST,
+            EXAMPLES,
+            VECTORS,
+            GRAPH,
+            MENTIONS,
+            MENTION_VECTORS,
+            MENTION_GRAPH,
+        ]
+        .map(|name| (name, File::open(version.join(name))));
         let manifest = read_manifest(dir, manifest)?;
         let corrupt = |reason: String| Error::IndexCorrupt {
             path: dir.to_path_buf(),
@@ -260,12 +322,22 @@ impl Index {
         graph
             .validate(n)
             .map_err(|reason| corrupt(format!("{GRAPH}: {reason}")))?;
+        let mentions = match &manifest.mentions {
+            Some(_) => Some(read_mentions(
+                dir,
+                &manifest,
+                &examples,
+                [mention_table, mention_vectors, mention_graph],
+            )?),
+            None => None,
+        };
         Ok(Index {
             manifest,
             examples,
             codes: Quantized::new(&vectors),
             vectors,
             graph,
+            mentions,
             derived: Derived::default(),
         })
     }
@@ -406,6 +478,56 @@ fn read_manifest(dir: &Path, manifest: Opened) -> Result<Manifest> {
     serde_json::from_value(version).map_err(|e| Error::IndexCorrupt {
         path: dir.to_path_buf(),
         reason: format!("{}: {e}", store::MANIFEST),
+    })
+}
+
+/// Reads and checks the mention index's three files.
+fn read_mentions(
+    dir: &Path,
+    manifest: &Manifest,
+    examples: &[Sentence],
+    files: [Opened; 3],
+) -> Result<Mentions> {
+    let corrupt = |reason: String| Error::IndexCorrupt {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    for name in [MENTIONS, MENTION_VECTORS, MENTION_GRAPH] {
+        if !manifest.files.contains_key(name) {
+            return Err(corrupt(format!(
+                "the manifest describes a mention index but lists no {name}"
+            )));
+        }
+    }
+    let [table, vectors, graph] = files;
+    let table: MentionTable = decode(dir, MENTIONS, &read_checked(dir, manifest, table)?)?;
+    table
+        .validate(examples)
+        .map_err(|reason| corrupt(format!("{MENTIONS}: {reason}")))?;
+    let dim = manifest.model.dimension;
+    let vectors = Vectors::from_le_bytes(dim, &read_checked(dir, manifest, vectors)?).ok_or_else(|| {
+        corrupt(format!(
+            "{MENTION_VECTORS} does not hold whole {dim}-dimensional vectors"
+        ))
+    })?;
+    if vectors.len() != table.points.len() {
+        return Err(corrupt(format!(
+            "{MENTION_VECTORS}: {} vectors for {} points",
+            vectors.len(),
+            table.points.len()
+        )));
+    }
+    if let Some((row, problem)) = vectors.first_non_unit() {
+        return Err(corrupt(format!("{MENTION_VECTORS}: row {row} {problem}")));
+    }
+    let graph: Graph = decode(dir, MENTION_GRAPH, &read_checked(dir, manifest, graph)?)?;
+    graph
+        .validate(vectors.len())
+        .map_err(|reason| corrupt(format!("{MENTION_GRAPH}: {reason}")))?;
+    Ok(Mentions {
+        table,
+        vectors,
+        graph,
     })
 }
 

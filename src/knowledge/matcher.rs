@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 pub const MIN_PATTERN_CHARS: usize = 3;
 
 /// Names too common in running text to be a hint about anything.
-const STOP_WORDS: &[&str] = &[
+pub const STOP_WORDS: &[&str] = &[
     "all", "and", "any", "are", "but", "can", "for", "has", "had", "her", "his", "its", "may", "not", "none",
     "one", "other", "the", "two", "was", "with",
 ];

@@ -4,10 +4,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::hints::{self, CandidatePass, CandidateSource};
+use super::mentions::MentionPass;
 use super::report::{ExperimentReport, FileId, InstructionFiles, Provenance};
-use super::two_pass::{self, FirstAnswers, FirstPass};
-use super::{generate, output, plan, unseen_types, Planned, Prepared, Settings};
+use super::two_pass::{self, FirstExchange, FirstPass, FirstPassSummary};
+use super::{first_requests, generate, output, plan, unseen_types, Planned, Planner, Prepared, Settings};
+use crate::backend::Request;
 use crate::backend::{Backend, CacheStats, Cached, OpenAi, OpenAiConfig, Replay};
 use crate::corpus::Sentence;
 use crate::encoder::{embed_all, Encoder, Truncation};
@@ -16,6 +20,7 @@ use crate::index::{Index, SearchMode, Vectors};
 use crate::knowledge::{Hints, Knowledge, SourceInfo, SourceSpec};
 use crate::prompt::candidates::Candidates;
 use crate::prompt::{self, check_template, load_definitions, Context};
+use crate::select::{Method, Resources};
 
 /// The backend identity requests are keyed with when no server is named
 /// (a dry run, or answers read back from a batch output file).
@@ -127,7 +132,9 @@ pub struct Experiment {
     test_label: String,
     context: Context,
     instructions: InstructionFiles,
-    knowledge: Option<Knowledge>,
+    knowledge: Option<Arc<Knowledge>>,
+    /// The index's encoder, once the test sentences are embedded with it.
+    encoder: Option<Arc<dyn Encoder>>,
     vectors: Option<Vectors>,
     warnings: Vec<String>,
 }
@@ -153,6 +160,22 @@ impl Experiment {
             warnings.extend(method.check(&index, settings.k)?);
         }
         warnings.dedup();
+        let entity_first_pass = settings
+            .methods
+            .iter()
+            .map(Method::first_pass)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .any(|first| first.is_some());
+        let candidate_pass = settings
+            .knowledge
+            .as_ref()
+            .is_some_and(|k| k.candidates == CandidateSource::Llm);
+        if entity_first_pass && candidate_pass {
+            return Err(Error::InvalidInput(
+                "one first pass per run: entity's sources=llm and --knowledge-candidates llm cannot be combined".into(),
+            ));
+        }
         if let SearchMode::Hnsw { ef: None } = settings.search {
             settings.search = SearchMode::Hnsw {
                 ef: Some(index.manifest().hnsw.ef_search),
@@ -172,7 +195,7 @@ impl Experiment {
         let knowledge = match &settings.knowledge {
             Some(given) => {
                 let specs = SourceSpec::parse_list(&given.sources)?;
-                Some(Knowledge::load(&specs, Some((&index, index_dir)))?)
+                Some(Arc::new(Knowledge::load(&specs, Some((&index, index_dir)))?))
             }
             None => None,
         };
@@ -185,6 +208,7 @@ impl Experiment {
             context,
             instructions: files,
             knowledge,
+            encoder: None,
             vectors: None,
             warnings,
         })
@@ -197,10 +221,7 @@ impl Experiment {
 
     /// The knowledge sources hints come from (none without `--knowledge`).
     pub fn knowledge_sources(&self) -> Vec<SourceInfo> {
-        self.knowledge
-            .as_ref()
-            .map(Knowledge::sources)
-            .unwrap_or_default()
+        self.knowledge.as_ref().map(|k| k.sources()).unwrap_or_default()
     }
 
     /// The test sentences, in order.
@@ -226,11 +247,13 @@ impl Experiment {
 
     /// Embeds the test sentences with `encoder`, which must be the index's.
     /// Returns the sentences the encoder had to cut (positions in [`Experiment::test`]).
-    pub fn embed(&mut self, encoder: &dyn Encoder) -> Result<Vec<Truncation>> {
+    /// The encoder is kept for strategies that embed more (entity's `sources=ngrams`).
+    pub fn embed(&mut self, encoder: Arc<dyn Encoder>) -> Result<Vec<Truncation>> {
         self.index.check_encoder(encoder.info(), &self.index_dir)?;
         let texts: Vec<&str> = self.test.iter().map(|s| s.text.as_str()).collect();
-        let embedded = embed_all(encoder, &texts, None, |_| {})?;
+        let embedded = embed_all(encoder.as_ref(), &texts, None, |_| {})?;
         self.vectors = Some(embedded.vectors);
+        self.encoder = Some(encoder);
         Ok(embedded.truncated)
     }
 
@@ -280,15 +303,15 @@ impl Experiment {
         first_answers: Option<&dyn Backend>,
         on: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<()> {
-        let first = match (self.candidate_pass(), first_answers) {
-            (Some(pass), None) => {
-                let requests = two_pass::requests(&pass, &self.test, backend_id);
-                return output::write_first_requests(out, pass.name(), &requests, on);
+        let first = match (self.first_kind(backend_id)?, first_answers) {
+            (Some(kind), None) => {
+                let requests = kind.requests(&self.test, backend_id);
+                return output::write_first_requests(out, kind.name(), &requests, on);
             }
-            (Some(pass), Some(answers)) => Some(self.first_pass(&pass, answers, on)?),
+            (Some(kind), Some(answers)) => Some(self.first_pass(&kind, answers, on)?),
             (None, Some(_)) => {
                 return Err(Error::InvalidInput(
-                    "answers for a dry run answer a first pass (--knowledge-candidates llm), and this run has none"
+                    "answers for a dry run answer a first pass (--knowledge-candidates llm, or entity's sources=llm), and this run has none"
                         .into(),
                 ))
             }
@@ -298,68 +321,145 @@ impl Experiment {
         output::write_requests(out, &planned, on)
     }
 
-    /// Gets every answer (the first pass's first) from `backend`, writes
-    /// the output directory and returns the report.
     fn answer(
         &self,
         backend: &dyn Backend,
         out: &Path,
         on: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<ExperimentReport> {
-        let first = match self.candidate_pass() {
-            Some(pass) => Some(self.first_pass(&pass, backend, on)?),
+        let backend_id = backend.id();
+        let first = match self.first_kind(&backend_id)? {
+            Some(kind) => Some(self.first_pass(&kind, backend, on)?),
             None => None,
         };
-        let backend_id = backend.id();
         let mut planned = self.plan(first.as_ref(), &backend_id)?;
         self.generate(&mut planned, backend, on)?;
         for p in &planned {
             output::write_strategy(out, p, &self.test)?;
         }
         let mut report = self.report(&planned, backend_id);
-        report.first_pass = first.as_ref().and_then(FirstAnswers::summary);
+        report.first_pass = first.and_then(|f| f.summary);
         output::write_report(out, &report)?;
         Ok(report)
     }
 
-    /// The first request of `--knowledge-candidates llm`, when asked for.
-    fn candidate_pass(&self) -> Option<CandidatePass<'_>> {
-        let given = self.settings.knowledge.as_ref()?;
-        (given.candidates == CandidateSource::Llm).then_some(CandidatePass {
+    /// The run's first pass, if it has one: the model's candidate terms
+    /// (`--knowledge-candidates llm`) or entity's `sources=llm` few-shot pass.
+    fn first_kind(&self, backend_id: &str) -> Result<Option<FirstKind<'_>>> {
+        if let Some(given) = &self.settings.knowledge {
+            if given.candidates == CandidateSource::Llm {
+                return Ok(Some(FirstKind::Candidates(CandidatePass {
+                    settings: &self.settings,
+                    ctx: &self.context,
+                })));
+            }
+        }
+        let Some(method) = self.first_pass_method()? else {
+            return Ok(None);
+        };
+        let planner = Planner {
             settings: &self.settings,
             ctx: &self.context,
-        })
+            backend_id,
+        };
+        let requests = first_requests(
+            &self.index,
+            &method,
+            &self.test,
+            self.vectors.as_ref(),
+            &planner,
+            &self.prepared(),
+        )?;
+        Ok(Some(FirstKind::Mentions(MentionPass {
+            requests,
+            settings: &self.settings,
+            ctx: &self.context,
+        })))
+    }
+
+    /// The method of entity's `sources=llm` first pass: its `first_pass`
+    /// strategy with its defaults, the entity method's filters, order and seed.
+    fn first_pass_method(&self) -> Result<Option<Method>> {
+        for method in &self.settings.methods {
+            if let Some(strategy) = method.first_pass()? {
+                let first = Method {
+                    strategy,
+                    params: Default::default(),
+                    filters: method.filters.clone(),
+                    order: method.order,
+                    seed: method.seed,
+                };
+                return first.resolve(self.settings.k).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     fn first_pass(
         &self,
-        pass: &CandidatePass<'_>,
+        kind: &FirstKind<'_>,
         backend: &dyn Backend,
         on: &(dyn Fn(Event<'_>) + Sync),
-    ) -> Result<FirstAnswers<Candidates>> {
+    ) -> Result<First> {
         on(Event::Generating {
             requests: self.test.len(),
-            first_pass: Some(pass.name()),
+            first_pass: Some(kind.name()),
         });
-        two_pass::answer(pass, &self.test, backend, self.settings.concurrency, || {
-            on(Event::Answered)
+        let concurrency = self.settings.concurrency;
+        let answered = || on(Event::Answered);
+        Ok(match kind {
+            FirstKind::Candidates(pass) => {
+                let answers = two_pass::answer(pass, &self.test, backend, concurrency, answered)?;
+                First {
+                    summary: answers.summary(),
+                    exchanges: answers.exchanges,
+                    candidates: Some(answers.readings),
+                    mentions: None,
+                }
+            }
+            FirstKind::Mentions(pass) => {
+                let answers = two_pass::answer(pass, &self.test, backend, concurrency, answered)?;
+                First {
+                    summary: answers.summary(),
+                    exchanges: answers.exchanges,
+                    candidates: None,
+                    mentions: Some(answers.readings),
+                }
+            }
         })
     }
 
-    /// Every strategy's requests, with each query's hints: from the
-    /// candidates of `first` when there was a first pass, else matched.
-    fn plan(&self, first: Option<&FirstAnswers<Candidates>>, backend_id: &str) -> Result<Vec<Planned>> {
-        let hints = match (&self.knowledge, &self.settings.knowledge, first) {
-            (Some(knowledge), Some(given), Some(first)) => {
-                hints::of_candidates(knowledge, &given.limits, &self.test, &first.readings)
+    /// What every prompt takes before a first pass: the hints of matched
+    /// terms (when asked for) and the strategies' resources.
+    fn prepared(&self) -> Prepared {
+        let hints = match (&self.knowledge, &self.settings.knowledge) {
+            (Some(knowledge), Some(given)) if given.candidates == CandidateSource::Match => {
+                hints::matched(knowledge, &given.limits, &self.test)
             }
-            (Some(knowledge), Some(given), None) => hints::matched(knowledge, &given.limits, &self.test),
             _ => vec![Hints::default(); self.test.len()],
         };
-        let prepared = Prepared {
+        Prepared {
             hints,
-            first: first.map(|f| f.exchanges.clone()).unwrap_or_default(),
-        };
+            first: Vec::new(),
+            mentions: None,
+            resources: Resources {
+                encoder: self.encoder.clone(),
+                knowledge: self.knowledge.clone(),
+            },
+        }
+    }
+
+    fn plan(&self, first: Option<&First>, backend_id: &str) -> Result<Vec<Planned>> {
+        let mut prepared = self.prepared();
+        if let Some(first) = first {
+            if let (Some(knowledge), Some(given), Some(read)) =
+                (&self.knowledge, &self.settings.knowledge, &first.candidates)
+            {
+                prepared.hints = hints::of_candidates(knowledge, &given.limits, &self.test, read);
+            }
+            prepared.first = first.exchanges.clone();
+            prepared.mentions = first.mentions.clone();
+        }
         plan(
             &self.index,
             &self.test,
@@ -414,6 +514,41 @@ impl Experiment {
 
 /// The prompts' context from the types and the instruction files, and what
 /// each file held (for the report).
+/// A run's first pass.
+enum FirstKind<'a> {
+    /// The model lists candidate terms, looked up for hints.
+    Candidates(CandidatePass<'a>),
+    /// A few-shot NER pass whose spans are entity's candidate mentions.
+    Mentions(MentionPass<'a>),
+}
+
+impl FirstKind<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            FirstKind::Candidates(pass) => pass.name(),
+            FirstKind::Mentions(pass) => pass.name(),
+        }
+    }
+
+    fn requests(&self, queries: &[Sentence], backend_id: &str) -> Vec<(String, Request)> {
+        match self {
+            FirstKind::Candidates(pass) => two_pass::requests(pass, queries, backend_id),
+            FirstKind::Mentions(pass) => two_pass::requests(pass, queries, backend_id),
+        }
+    }
+}
+
+/// A first pass answered: its exchanges for the log, its summary for the
+/// report, and what the second pass takes from it.
+struct First {
+    exchanges: Vec<FirstExchange>,
+    summary: Option<FirstPassSummary>,
+    /// Each query's candidate terms (`--knowledge-candidates llm`).
+    candidates: Option<Vec<Candidates>>,
+    /// Each query's predicted mentions (entity's `sources=llm`).
+    mentions: Option<Vec<Vec<String>>>,
+}
+
 fn load_context(types: Vec<String>, files: &Instructions) -> Result<(Context, InstructionFiles)> {
     let read = |path: &Option<PathBuf>| -> Result<Option<(String, FileId)>> {
         path.as_ref()

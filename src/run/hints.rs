@@ -42,7 +42,7 @@ impl FirstPass for CandidatePass<'_> {
         "candidates"
     }
 
-    fn request(&self, query: &Sentence) -> Request {
+    fn request(&self, _q: usize, query: &Sentence) -> Request {
         request_for(self.settings, &candidates::prompt(self.ctx, &query.text))
     }
 

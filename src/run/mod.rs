@@ -17,6 +17,7 @@
 
 mod experiment;
 pub mod hints;
+mod mentions;
 pub mod output;
 mod report;
 pub mod two_pass;
@@ -38,7 +39,7 @@ use crate::index::{Index, SearchMode, Vectors};
 use crate::knowledge::{HintLimits, Hints};
 use crate::names::Named;
 use crate::prompt::{self, Context, Pass, PromptFormat, QueryInput};
-use crate::select::{select_in_docs, Demo, Method, Strategy};
+use crate::select::{select_in_docs, Demo, Method, Resources, Strategy};
 
 /// Which endpoint shape the prompts take.
 pub use crate::backend::Api;
@@ -101,7 +102,17 @@ pub struct KnowledgeSettings {
 impl Settings {
     /// Whether some strategy needs the test sentences' vectors (see [`Experiment::embed`]).
     pub fn needs_vectors(&self) -> bool {
-        self.k > 0 && self.methods.iter().any(|m| m.strategy.needs_vector())
+        let first_pass_needs = |m: &Method| {
+            m.first_pass()
+                .ok()
+                .flatten()
+                .is_some_and(|s| Method::new(s).needs_vector())
+        };
+        self.k > 0
+            && self
+                .methods
+                .iter()
+                .any(|m| m.needs_vector() || first_pass_needs(m))
     }
 
     /// Refuses settings no experiment can run with; resolves the methods.
@@ -233,12 +244,16 @@ pub fn estimate_tokens(text: &str) -> usize {
 }
 
 /// What the prompts of each query take from before they are planned.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Prepared {
     /// Each query's hints (none without knowledge sources).
     hints: Vec<Hints>,
     /// Each query's first exchange in a two-pass run; empty otherwise.
     first: Vec<FirstExchange>,
+    /// Each query's candidate mentions from a first pass (`entity` with `sources=llm`).
+    mentions: Option<Vec<Vec<String>>>,
+    /// What strategies use besides the index (the encoder, knowledge sources).
+    resources: Resources,
 }
 
 /// Builds every request of every strategy. `vectors` are the queries'
@@ -262,7 +277,7 @@ fn plan(
         .methods
         .iter()
         .map(|method| {
-            let selections = select_all(index, method, queries, vectors, settings)?;
+            let selections = select_all(index, method, queries, vectors, settings, prepared)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
                 let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
@@ -292,14 +307,56 @@ fn select_all(
     queries: &[Sentence],
     vectors: Option<&Vectors>,
     settings: &Settings,
+    prepared: &Prepared,
 ) -> Result<Vec<Vec<Demo>>> {
     if settings.k == 0 {
         return Ok(vec![Vec::new(); queries.len()]);
     }
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let docs: Vec<Option<&str>> = queries.iter().map(|q| q.doc.as_deref()).collect();
-    let selector = method.build(index, settings.search, settings.k)?;
-    select_in_docs(index, selector.as_ref(), &texts, &docs, vectors, settings.k)
+    let selector = method.build_with(index, settings.search, settings.k, &prepared.resources)?;
+    let mentions = prepared.mentions.as_deref();
+    select_in_docs(
+        index,
+        selector.as_ref(),
+        &texts,
+        &docs,
+        vectors,
+        mentions,
+        settings.k,
+    )
+}
+
+/// The first request of each query by `method` (the first pass of
+/// two-pass entity retrieval): exactly the request `method`'s own arm
+/// makes, hints included.
+fn first_requests(
+    index: &Index,
+    method: &Method,
+    queries: &[Sentence],
+    vectors: Option<&Vectors>,
+    planner: &Planner,
+    prepared: &Prepared,
+) -> Result<Vec<Request>> {
+    let no_hints = Hints::default();
+    let selections = select_all(index, method, queries, vectors, planner.settings, prepared)?;
+    queries
+        .iter()
+        .zip(&selections)
+        .enumerate()
+        .map(|(q, (query, demos))| {
+            let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
+            let hints = prepared.hints.get(q).unwrap_or(&no_hints);
+            let mut exchanges = planner.exchanges(q, query, &examples, hints);
+            match exchanges.len() {
+                1 => Ok(exchanges.remove(0).request),
+                n => Err(Error::InvalidInput(format!(
+                    "the first pass of entity's sources=llm reads one answer per sentence, and prompt format {} asks {n} (one per type): use tanl or list",
+                    planner.settings.format
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// What every request of a run shares.

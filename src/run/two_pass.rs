@@ -29,8 +29,8 @@ pub trait FirstPass: Sync {
     /// The pass's name: its directory in a dry run, its entry in logs and the report.
     fn name(&self) -> &'static str;
 
-    /// The request for one test sentence.
-    fn request(&self, query: &Sentence) -> Request;
+    /// The request for test sentence `q` (`query`).
+    fn request(&self, q: usize, query: &Sentence) -> Request;
 
     /// Reads the answer for `query`, and whether it could not be read at all.
     fn read(&self, query: &Sentence, answer: &str) -> (Self::Reading, bool);
@@ -93,8 +93,8 @@ pub fn answer<P: FirstPass>(
     answered: impl Fn() + Sync,
 ) -> Result<FirstAnswers<P::Reading>> {
     let id = backend.id();
-    let ask = |query: &Sentence| -> Result<(P::Reading, FirstExchange)> {
-        let request = pass.request(query);
+    let ask = |(q, query): (usize, &Sentence)| -> Result<(P::Reading, FirstExchange)> {
+        let request = pass.request(q, query);
         let answer = backend.generate(&request)?;
         let (reading, unparseable) = pass.read(query, &answer.text);
         let read = serde_json::to_value(&reading)
@@ -110,7 +110,11 @@ pub fn answer<P: FirstPass>(
         Ok((reading, exchange))
     };
     let answers = in_workers(concurrency, || {
-        queries.par_iter().map(ask).collect::<Result<Vec<_>>>()
+        queries
+            .par_iter()
+            .enumerate()
+            .map(ask)
+            .collect::<Result<Vec<_>>>()
     })??;
     let (readings, exchanges) = answers.into_iter().unzip();
     Ok(FirstAnswers { readings, exchanges })
@@ -121,8 +125,9 @@ pub fn answer<P: FirstPass>(
 pub fn requests<P: FirstPass>(pass: &P, queries: &[Sentence], backend_id: &str) -> Vec<(String, Request)> {
     queries
         .iter()
-        .map(|query| {
-            let request = pass.request(query);
+        .enumerate()
+        .map(|(q, query)| {
+            let request = pass.request(q, query);
             (request.key(backend_id), request)
         })
         .collect()
@@ -144,7 +149,7 @@ mod tests {
             "length"
         }
 
-        fn request(&self, query: &Sentence) -> Request {
+        fn request(&self, _q: usize, query: &Sentence) -> Request {
             Request {
                 input: Input::Completion(query.text.clone()),
                 params: Params {

@@ -14,7 +14,7 @@ use crate::lexical::{self, Lexical, LexicalQuery};
 
 pub(super) const DEFINITION: Definition = Definition {
     params: &[],
-    needs_vector: false,
+    needs_vector: |_| false,
     score: |_| Ok(Some(ScoreKind::Bm25)),
     build: |index, _, _| {
         Ok(Box::new(Bm25 {

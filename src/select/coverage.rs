@@ -14,7 +14,7 @@ use crate::index::SearchMode;
 
 pub(super) const DEFINITION: Definition = Definition {
     params: &[CANDIDATES],
-    needs_vector: true,
+    needs_vector: |_| true,
     score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, params, setup| {
         Ok(Box::new(Coverage {

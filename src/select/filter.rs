@@ -325,6 +325,7 @@ impl<'a> Pool<'a> {
             .map(|c| Demo {
                 example: Example::from(&self.index.examples()[c.row]),
                 score: c.score,
+                reason: None,
             })
             .collect()
     }

@@ -47,9 +47,18 @@ pub(super) const DEFINITION: Definition = Definition {
         },
         CANDIDATES,
     ],
-    needs_vector: true,
+    needs_vector: |_| true,
     score: |params| Ok(Some(ScoreKind::from_name(params.choice("fusion")?)?)),
-    build: |index, params, setup| {
+    build: |index, params, setup| Ok(Box::new(Hybrid::new(index, params, setup)?)),
+};
+
+impl Hybrid {
+    /// Hybrid selection over `index` with resolved `params`.
+    pub(super) fn new(
+        index: &crate::index::Index,
+        params: &super::Params,
+        setup: &super::Setup,
+    ) -> Result<Hybrid> {
         let fusion = match params.choice("fusion")? {
             "weighted" => Fusion::Weighted {
                 weight: params.real("weight")? as f32,
@@ -58,14 +67,14 @@ pub(super) const DEFINITION: Definition = Definition {
                 k: params.real("rrf_k")? as f32,
             },
         };
-        Ok(Box::new(Hybrid {
+        Ok(Hybrid {
             lexical: lexical::of(index)?,
             fusion,
             candidates: params.count("candidates")?,
             mode: setup.mode,
-        }))
-    },
-};
+        })
+    }
+}
 
 /// How the dense and lexical rankings are merged.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,6 +101,13 @@ pub struct Hybrid {
 
 impl Rank for Hybrid {
     fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>> {
+        Ok(pool.demos(&self.best(query, pool, k)?))
+    }
+}
+
+impl Hybrid {
+    /// The fused ranking of up to `k` admitted, distinct rows, best first.
+    pub(super) fn best(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Candidate>> {
         let vector = query.vector()?;
         let n = self.candidates.max(k);
         let terms = self.lexical.query(query.text);
@@ -113,7 +129,7 @@ impl Rank for Hybrid {
         };
         // Both lists are admitted and distinct, but one text may sit at a
         // different row in each.
-        Ok(pool.demos(&pool.distinct(fused, k)))
+        Ok(pool.distinct(fused, k))
     }
 }
 
@@ -131,7 +147,7 @@ fn union(lists: &[&[Candidate]]) -> Vec<usize> {
 
 /// Reciprocal rank fusion of best-first `lists`: best first, equal scores
 /// in order of first appearance.
-fn rrf(lists: &[&[Candidate]], rrf_k: f32) -> Vec<Candidate> {
+pub(super) fn rrf(lists: &[&[Candidate]], rrf_k: f32) -> Vec<Candidate> {
     let rows = union(lists);
     let mut score: HashMap<usize, f32> = rows.iter().map(|&row| (row, 0.0)).collect();
     for list in lists {

@@ -7,7 +7,7 @@ use crate::index::SearchMode;
 
 pub(super) const DEFINITION: Definition = Definition {
     params: &[],
-    needs_vector: true,
+    needs_vector: |_| true,
     score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, _, setup| Ok(Box::new(Knn { mode: setup.mode })),
 };

@@ -21,7 +21,7 @@ pub(super) const DEFINITION: Definition = Definition {
         },
         CANDIDATES,
     ],
-    needs_vector: true,
+    needs_vector: |_| true,
     score: |_| Ok(Some(ScoreKind::Cosine)),
     build: |_, params, setup| {
         Ok(Box::new(Mmr {

@@ -18,6 +18,7 @@
 
 mod bm25;
 mod coverage;
+mod entity;
 mod filter;
 mod hybrid;
 mod knn;
@@ -26,6 +27,8 @@ mod order;
 mod params;
 mod random;
 
+use std::sync::Arc;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -33,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bm25::Bm25;
 pub use coverage::Coverage;
+pub use entity::{MentionSource, Reason};
 pub use filter::{Candidate, Filter, Filters, Pool};
 pub use hybrid::{Fusion, Hybrid};
 pub use knn::Knn;
@@ -43,8 +47,10 @@ pub use random::Random;
 
 use crate::corpus::Example;
 use crate::digest::sha256_hex;
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::index::{Index, SearchMode, Vectors};
+use crate::knowledge::Knowledge;
 
 /// Default number of demonstrations (the paper's k).
 pub const DEFAULT_K: usize = 16;
@@ -64,6 +70,10 @@ pub struct Demo {
     /// (cosine similarity for the dense strategies); `None` for strategies
     /// that score nothing.
     pub score: Option<f32>,
+    /// Why it was chosen, where the strategy says (`entity`: the candidate
+    /// mention it shows, or the base strategy that filled the slot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
 }
 
 /// One query's demonstrations, as `exemplar select --json` prints them (one
@@ -91,6 +101,22 @@ pub struct Query<'a> {
     /// The query's document, for `exclude_same_doc`; when `None`, the
     /// document of the indexed sentence with the same text, if any.
     pub doc: Option<&'a str>,
+    /// Candidate mentions found outside the selector (the spans a first
+    /// LLM pass predicted), for strategies that take them (`entity` with
+    /// `sources=llm`); `None`: none were looked for.
+    pub mentions: Option<&'a [String]>,
+}
+
+impl<'a> Query<'a> {
+    /// A query of `text` alone: no vector, document or outside mentions.
+    pub fn text(text: &'a str) -> Query<'a> {
+        Query {
+            text,
+            vector: None,
+            doc: None,
+            mentions: None,
+        }
+    }
 }
 
 impl<'a> Query<'a> {
@@ -126,12 +152,26 @@ pub trait Rank: Send + Sync {
 }
 
 /// What building a strategy may depend on besides the index and its parameters.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Setup {
     /// How neighbours are found.
     pub mode: SearchMode,
     /// Seed of random choices.
     pub seed: u64,
+    /// What some strategies use beyond the index.
+    pub resources: Resources,
+}
+
+/// What a strategy may use besides the index: the index's encoder (to
+/// embed phrases of the query, `entity` with `sources=ngrams`) and
+/// knowledge sources (`entity` with `sources=kb`). Strategies that need one
+/// that is absent refuse to build, naming it.
+#[derive(Clone, Default)]
+pub struct Resources {
+    /// The index's encoder.
+    pub encoder: Option<Arc<dyn Encoder>>,
+    /// Knowledge sources (`--knowledge`).
+    pub knowledge: Option<Arc<Knowledge>>,
 }
 
 /// One strategy, defined once: its parameters, whether it needs the query
@@ -142,8 +182,10 @@ pub struct Setup {
 pub struct Definition {
     /// The parameters it takes (empty: none).
     pub params: &'static [ParamSpec],
-    /// Whether it compares the query's vector (queries must then be embedded).
-    pub needs_vector: bool,
+    /// Whether, with these resolved parameters, it compares the query's
+    /// vector or embeds with the index's encoder (queries must then be
+    /// embedded, and the encoder given).
+    pub needs_vector: fn(&Params) -> bool,
     /// What its demonstrations' scores are, given the resolved parameters.
     pub score: fn(&Params) -> Result<Option<ScoreKind>>,
     /// Its ranking over an opened index, for resolved parameters.
@@ -188,6 +230,8 @@ crate::named! {
         Bm25 => "bm25",
         /// Dense and BM25 rankings fused (reciprocal rank fusion, or weighted scores).
         Hybrid => "hybrid",
+        /// The pool sentences annotating the query's candidate mentions, then a base strategy.
+        Entity => "entity",
     }
 }
 
@@ -201,17 +245,13 @@ impl Strategy {
             Strategy::Coverage => &coverage::DEFINITION,
             Strategy::Bm25 => &bm25::DEFINITION,
             Strategy::Hybrid => &hybrid::DEFINITION,
+            Strategy::Entity => &entity::DEFINITION,
         }
     }
 
     /// The parameters this strategy takes.
     pub fn params(self) -> &'static [ParamSpec] {
         self.definition().params
-    }
-
-    /// Whether it needs the query's vector (then queries must be embedded).
-    pub fn needs_vector(self) -> bool {
-        self.definition().needs_vector
     }
 
     /// `given` checked and completed with the defaults for `k` demonstrations.
@@ -311,6 +351,32 @@ impl Method {
         Ok(self.filters.compile(index)?.warnings(k))
     }
 
+    /// Whether the queries must be embedded and the index's encoder given
+    /// (parameters that do not resolve are refused later, when the method is
+    /// checked or built).
+    pub fn needs_vector(&self) -> bool {
+        let definition = self.strategy.definition();
+        self.strategy
+            .resolve(&self.params, DEFAULT_K)
+            .map_or(true, |params| (definition.needs_vector)(&params))
+    }
+
+    /// Whether its candidates come from a first LLM pass (`entity` with
+    /// `sources=llm`), which only `exemplar run` makes: the strategy of that
+    /// pass when they do.
+    pub fn first_pass(&self) -> Result<Option<Strategy>> {
+        entity::first_pass(self)
+    }
+
+    /// Refuses a method whose candidates come from a first LLM pass, for
+    /// callers without a backend (select, compare, the server).
+    pub fn refuse_first_pass(&self) -> Result<()> {
+        match self.first_pass()? {
+            Some(_) => Err(Error::InvalidInput(entity::NEEDS_FIRST_PASS.into())),
+            None => Ok(()),
+        }
+    }
+
     /// What the demonstrations' scores are (the parameters resolved).
     pub fn score_kind(&self) -> Result<Option<ScoreKind>> {
         (self.strategy.definition().score)(&self.params)
@@ -320,14 +386,29 @@ impl Method {
     /// parameters depend on it). Refuses parameters out of range and filters
     /// the index cannot satisfy.
     pub fn build(&self, index: &Index, mode: SearchMode, k: usize) -> Result<Box<dyn Selector>> {
+        self.build_with(index, mode, k, &Resources::default())
+    }
+
+    /// [`Method::build`] for strategies that use an encoder or knowledge
+    /// sources ([`Resources`]).
+    pub fn build_with(
+        &self,
+        index: &Index,
+        mode: SearchMode,
+        k: usize,
+        resources: &Resources,
+    ) -> Result<Box<dyn Selector>> {
         let params = self.strategy.resolve(&self.params, k)?;
+        let needs_vector = (self.strategy.definition().needs_vector)(&params);
         let setup = Setup {
             mode,
             seed: self.seed,
+            resources: resources.clone(),
         };
         let rank = (self.strategy.definition().build)(index, &params, &setup)?;
         Ok(Box::new(Configured {
             strategy: self.strategy,
+            needs_vector,
             rank,
             filter: self.filters.compile(index)?,
             order: self.order,
@@ -339,6 +420,7 @@ impl Method {
 /// A strategy's ranking with the filters and the order around it.
 struct Configured {
     strategy: Strategy,
+    needs_vector: bool,
     rank: Box<dyn Rank>,
     filter: Filter,
     order: Order,
@@ -351,7 +433,7 @@ impl Selector for Configured {
     }
 
     fn needs_vector(&self) -> bool {
-        self.strategy.needs_vector()
+        self.needs_vector
     }
 
     fn select(&self, index: &Index, query: &Query, k: usize) -> Result<Vec<Demo>> {
@@ -395,17 +477,20 @@ pub fn select_batch(
     k: usize,
 ) -> Result<Vec<Vec<Demo>>> {
     let docs = vec![None; queries.len()];
-    select_in_docs(index, selector, queries, &docs, vectors, k)
+    select_in_docs(index, selector, queries, &docs, vectors, None, k)
 }
 
 /// [`select_batch`] for queries whose documents are known (`docs[i]` is
-/// query i's), which `exclude_same_doc` leaves out.
+/// query i's), which `exclude_same_doc` leaves out, and, for strategies
+/// that take them, with candidate mentions found outside the selector
+/// (`mentions[i]` is query i's; see [`Query::mentions`]).
 pub fn select_in_docs(
     index: &Index,
     selector: &dyn Selector,
     queries: &[&str],
     docs: &[Option<&str>],
     vectors: Option<&Vectors>,
+    mentions: Option<&[Vec<String>]>,
     k: usize,
 ) -> Result<Vec<Vec<Demo>>> {
     if selector.needs_vector() && vectors.is_none_or(|v| v.len() != queries.len()) {
@@ -414,10 +499,11 @@ pub fn select_in_docs(
             selector.name()
         )));
     }
-    if docs.len() != queries.len() {
+    if docs.len() != queries.len() || mentions.is_some_and(|m| m.len() != queries.len()) {
         return Err(Error::Internal(format!(
-            "{} documents for {} queries",
+            "{} documents and {} mention lists for {} queries",
             docs.len(),
+            mentions.map_or(0, <[_]>::len),
             queries.len()
         )));
     }
@@ -430,6 +516,7 @@ pub fn select_in_docs(
                 text,
                 vector: vectors.map(|v| v.row(i)),
                 doc: *doc,
+                mentions: mentions.map(|m| m[i].as_slice()),
             };
             selector.select(index, &query, k)
         })

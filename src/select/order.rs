@@ -47,6 +47,7 @@ mod tests {
                     entities: Vec::new(),
                 },
                 score: None,
+                reason: None,
             })
             .collect()
     }

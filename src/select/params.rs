@@ -50,6 +50,16 @@ pub enum Kind {
     Pool,
     /// One of these names.
     Choice(&'static [&'static str]),
+    /// A whole number in `min..=max`.
+    Count {
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted.
+        max: u64,
+    },
+    /// Some of these names, comma-separated, at least one (`lexicon,kb`);
+    /// stored in the order listed here, each once.
+    Set(&'static [&'static str]),
 }
 
 /// One parameter of a strategy.
@@ -90,7 +100,7 @@ impl<'de> Deserialize<'de> for Params {
                     )))
                 }
             };
-            Ok((name, value))
+            Ok((canonical_name(&name), value))
         };
         given
             .into_iter()
@@ -115,9 +125,10 @@ impl Params {
         Ok(params)
     }
 
-    /// Sets `name`; refuses a name already set.
+    /// Sets `name` (`first-pass` and `first_pass` name the same parameter);
+    /// refuses a name already set.
     pub fn set(&mut self, name: &str, value: Value) -> Result<()> {
-        if self.0.insert(name.to_string(), value).is_some() {
+        if self.0.insert(canonical_name(name), value).is_some() {
             return Err(Error::InvalidInput(format!("parameter {name} given twice")));
         }
         Ok(())
@@ -159,6 +170,11 @@ impl Params {
         }
     }
 
+    /// A resolved set parameter: its names, in the order its kind lists them.
+    pub fn set_of(&self, name: &str) -> Result<Vec<&str>> {
+        Ok(self.choice(name)?.split(',').collect())
+    }
+
     /// A resolved choice parameter.
     pub fn choice(&self, name: &str) -> Result<&str> {
         match self.get(name)? {
@@ -168,6 +184,12 @@ impl Params {
             ))),
         }
     }
+}
+
+/// A parameter's name as specs spell it: `-` read as `_`, so that
+/// `--param first-pass=knn` names `first_pass`.
+fn canonical_name(name: &str) -> String {
+    name.trim().replace('-', "_")
 }
 
 /// Checks `given` against `specs` (the parameters of `strategy`) for `k`
@@ -243,6 +265,33 @@ fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value,
             Value::Text(text) if names.contains(&text.as_str()) => Ok(Value::Text(text)),
             _ => Err(format!("{shown} is not one of {}", names.join(", "))),
         },
+        Kind::Count { min, max } => {
+            let n = match value {
+                Value::Count(n) => n,
+                Value::Text(text) => text
+                    .parse()
+                    .map_err(|_| format!("{shown} is not a whole number"))?,
+                Value::Real(_) => return Err(format!("{shown} is not a whole number")),
+            };
+            if !(min..=max).contains(&n) {
+                return Err(format!("{n} is outside [{min}, {max}]"));
+            }
+            Ok(Value::Count(n))
+        }
+        Kind::Set(names) => {
+            let Value::Text(text) = value else {
+                return Err(format!("{shown} is not a list of {}", names.join(", ")));
+            };
+            let given: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if let Some(unknown) = given.iter().find(|name| !names.contains(name)) {
+                return Err(format!("{unknown:?} is not one of {}", names.join(", ")));
+            }
+            if given.is_empty() {
+                return Err(format!("name at least one of {}", names.join(", ")));
+            }
+            let kept: Vec<&str> = names.iter().copied().filter(|n| given.contains(n)).collect();
+            Ok(Value::Text(kept.join(",")))
+        }
     }
 }
 
@@ -268,6 +317,21 @@ mod tests {
             kind: Kind::Choice(&["rrf", "weighted"]),
             default: |_| Value::Text("rrf".into()),
             help: "how",
+        },
+    ];
+
+    const SET: &[ParamSpec] = &[
+        ParamSpec {
+            name: "sources",
+            kind: Kind::Set(&["lexicon", "kb"]),
+            default: |_| Value::Text("lexicon".into()),
+            help: "where",
+        },
+        ParamSpec {
+            name: "per_mention",
+            kind: Kind::Count { min: 1, max: 4 },
+            default: |_| Value::Count(1),
+            help: "how many",
         },
     ];
 
@@ -335,6 +399,36 @@ mod tests {
         let none = resolve("knn", &[], &Params::from_pairs(&["lambda=1"]).unwrap(), 8);
         assert!(none.unwrap_err().to_string().contains("it takes none"));
         let kind = resolved(&["lambda=2"], 8).unwrap_err().kind();
+        assert_eq!(kind, crate::error::ErrorKind::BadInput);
+        let set = |value: &str| {
+            resolve(
+                "entity",
+                SET,
+                &Params::from_pairs(&[format!("sources={value}")]).unwrap(),
+                8,
+            )
+            .map(|p| p.set_of("sources").unwrap().join(","))
+        };
+        assert_eq!(set("kb, lexicon,kb").unwrap(), "lexicon,kb");
+        assert!(set("lexicon,web")
+            .unwrap_err()
+            .to_string()
+            .contains("\"web\" is not one of lexicon, kb"));
+        assert!(set(",").unwrap_err().to_string().contains("at least one of"));
+        let count = |value: &str| {
+            resolve(
+                "entity",
+                SET,
+                &Params::from_pairs(&[format!("per-mention={value}")]).unwrap(),
+                8,
+            )
+        };
+        assert_eq!(count("3").unwrap().count("per_mention").unwrap(), 3);
+        assert!(count("0")
+            .unwrap_err()
+            .to_string()
+            .contains("0 is outside [1, 4]"));
+        let kind = count("x").unwrap_err().kind();
         assert_eq!(kind, crate::error::ErrorKind::BadInput);
     }
 }

@@ -10,7 +10,7 @@ use crate::error::Result;
 
 pub(super) const DEFINITION: Definition = Definition {
     params: &[],
-    needs_vector: false,
+    needs_vector: |_| false,
     score: |_| Ok(None),
     build: |_, _, setup| Ok(Box::new(Random { seed: setup.seed })),
 };

@@ -97,6 +97,7 @@ fn select(index: &Index, method: &Method, mode: SearchMode, text: &str, k: usize
         text,
         vector: Some(&vector),
         doc: None,
+        mentions: None,
     };
     method.build(index, mode, k)?.select(index, &query, k)
 }
@@ -172,6 +173,7 @@ fn the_queries_own_document_is_left_out() {
         text: "another text",
         vector: Some(&vector),
         doc: Some("doc4"),
+        mentions: None,
     };
     let demos = exclude
         .build(&index, HNSW, k)
@@ -216,6 +218,7 @@ fn a_vector_strategy_without_the_vector_is_an_error_not_an_empty_answer() {
         text: "gene",
         vector: None,
         doc: None,
+        mentions: None,
     };
     for strategy in [Strategy::Knn, Strategy::Mmr, Strategy::Coverage] {
         let selector = Method::new(strategy).build(&index, HNSW, 4).unwrap();

@@ -1,6 +1,8 @@
 //! The JSON of `/v1/select`: the request, its validation into a [`Plan`], and
 //! carrying a plan out ([`Plan::run`], blocking: embedding and search).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Limits, Metrics, ServedIndex, MAX_K};
@@ -12,7 +14,7 @@ use crate::pipeline::select;
 use crate::progress::Quiet;
 use crate::prompt::{build, Context, PromptFormat, QueryInput};
 pub use crate::select::DEFAULT_SEED;
-use crate::select::{Demo, Filters, Method, Order, Params, Strategy, DEFAULT_K};
+use crate::select::{Demo, Filters, Method, Order, Params, Resources, Strategy, DEFAULT_K};
 
 /// Largest HNSW candidate list a request may ask for.
 pub const MAX_EF: usize = 4096;
@@ -214,19 +216,23 @@ impl Plan {
     pub fn run(
         &self,
         served: &ServedIndex,
-        encoder: &dyn Encoder,
+        encoder: &Arc<dyn Encoder>,
         metrics: &Metrics,
     ) -> Result<SelectResponse, ApiError> {
+        let resources = Resources {
+            encoder: Some(encoder.clone()),
+            knowledge: served.knowledge.as_ref().map(|(knowledge, _)| knowledge.clone()),
+        };
         let selected = select(
             &served.index,
             &self.method,
             self.mode,
             &self.queries,
             self.k,
-            Some(encoder),
+            &resources,
             &Quiet,
         )?;
-        if self.method.strategy.needs_vector() {
+        if self.method.needs_vector() {
             metrics.add_encoded(self.queries.len());
         }
         let renderer = self

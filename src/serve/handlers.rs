@@ -69,7 +69,7 @@ async fn run_admitted(
         .map_err(|_| ApiError::Internal("the server is shutting down".into()))?;
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let response = plan.run(&served, state.encoder.as_ref(), &state.metrics)?;
+        let response = plan.run(&served, &state.encoder, &state.metrics)?;
         serde_json::to_vec(&response)
             .map_err(|e| ApiError::Internal(format!("cannot serialise the answer: {e}")))
     });

@@ -127,7 +127,7 @@ pub struct ServedIndex {
     /// The entity types of its corpus, for prompts.
     pub types: Vec<String>,
     /// The knowledge sources whose hints its prompts show, and their caps.
-    pub knowledge: Option<(Knowledge, HintLimits)>,
+    pub knowledge: Option<(Arc<Knowledge>, HintLimits)>,
 }
 
 impl ServedIndex {
@@ -145,7 +145,7 @@ impl ServedIndex {
     /// The same, its prompts showing hints from `knowledge` within `limits`.
     pub fn with_knowledge(self, knowledge: Knowledge, limits: HintLimits) -> Self {
         ServedIndex {
-            knowledge: Some((knowledge, limits)),
+            knowledge: Some((Arc::new(knowledge), limits)),
             ..self
         }
     }
@@ -154,7 +154,7 @@ impl ServedIndex {
 /// Everything the handlers share.
 pub struct AppState {
     indexes: BTreeMap<String, Arc<ServedIndex>>,
-    encoder: Box<dyn Encoder>,
+    encoder: Arc<dyn Encoder>,
     limits: Limits,
     metrics: Metrics,
     /// One permit per encoder session: the blocking jobs admitted at once.
@@ -167,7 +167,7 @@ impl AppState {
     /// `sessions` blocking jobs admitted at once.
     pub fn new(
         indexes: Vec<ServedIndex>,
-        encoder: Box<dyn Encoder>,
+        encoder: Arc<dyn Encoder>,
         sessions: usize,
         limits: Limits,
         access_log: bool,
