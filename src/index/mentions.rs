@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::graph::{exact_search, Graph};
+use super::graph::{exact_search, Graph, Layer};
 use super::hnsw::{build_graph, HnswParams};
 use crate::corpus::Sentence;
 use crate::vectors::Vectors;
@@ -185,7 +185,12 @@ impl Mentions {
     /// The mention index of `table` with the vectors of its points (row i:
     /// point i, in the order of [`MentionTable::point_texts`]).
     pub fn build(table: MentionTable, vectors: Vectors) -> Mentions {
-        let graph = build_graph(&vectors, &HnswParams::default());
+        // hnsw_rs cannot freeze an empty graph: a pool without annotations
+        // (plain text) gets one empty layer.
+        let graph = match vectors.is_empty() {
+            true => Graph::new(0, vec![Layer::from_lists(&[])]),
+            false => build_graph(&vectors, &HnswParams::default()),
+        };
         Mentions {
             table,
             vectors,
