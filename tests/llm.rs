@@ -687,3 +687,106 @@ fn llm_candidates_take_a_cached_first_request_end_to_end_with_a_real_llm() {
     assert_eq!(again["strategies"], report["strategies"]);
     assert_eq!(again["first_pass"], report["first_pass"]);
 }
+
+/// `exemplar run` of knn and two-pass entity retrieval (its candidates the
+/// spans of a knn first pass) on four sentences: report, logs by arm, stderr.
+fn entity_run(
+    server: &LlamaServer,
+    test: &Path,
+    out: &Path,
+    cache: &Path,
+) -> (Value, [Vec<Value>; 2], String) {
+    let options = [
+        "--prompt",
+        "tanl",
+        "--k",
+        "4",
+        "--strategy",
+        "knn,entity",
+        "--param",
+        "sources=llm",
+        "--param",
+        "first-pass=knn",
+        "--max-tokens",
+        "96",
+        "--concurrency",
+        "1",
+        "--no-prompt-cache",
+    ];
+    let output = run_command(ncbi_index(), test, &options)
+        .args(["--backend", &server.url(), "--json", "--out"])
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    let log = |arm: &str| json_lines(&std::fs::read_to_string(out.join(arm).join("log.jsonl")).unwrap());
+    (report, [log("knn"), log("entity")], stderr)
+}
+
+#[test]
+fn two_pass_entity_retrieval_looks_up_the_first_pass_spans_end_to_end_with_a_real_llm() {
+    let Some(server) = llama() else { return };
+    let test = ncbi_test_slice(4);
+    let out = scratch("llm").join("entity-two-pass");
+    let cache = scratch("llm").join("entity-two-pass-cache.jsonl");
+    let _ = std::fs::remove_file(&cache);
+    let (report, [knn, entity], stderr) = entity_run(&server, &test, &out, &cache);
+    // The first pass is the knn arm's own requests: asked once, then taken from the cache.
+    assert!(
+        stderr.contains("4 answers from the cache, 8 generated"),
+        "{stderr}"
+    );
+    assert_eq!(report["first_pass"]["pass"], "first-pass");
+    assert_eq!(report["first_pass"]["requests"], 4);
+    assert_eq!(report["settings"]["no_prompt_cache"], true);
+    let method = &report["settings"]["methods"][1];
+    assert_eq!(
+        (
+            method["params"]["sources"].as_str(),
+            method["params"]["first_pass"].as_str()
+        ),
+        (Some("llm"), Some("knn"))
+    );
+    let cached = std::fs::read_to_string(&cache).unwrap();
+    let sentences = json_lines(&std::fs::read_to_string(&test).unwrap());
+    for ((first, second), sentence) in knn.iter().zip(&entity).zip(&sentences) {
+        let pass = &second["first_pass"];
+        assert_eq!(pass["key"], first["key"], "the first pass is knn's request");
+        assert_eq!(pass["answer"], first["answer"]);
+        // What was read: the text of each span knn's answer gave, once each.
+        let text = sentence["text"].as_str().unwrap();
+        let mut spans: Vec<String> = Vec::new();
+        for span in first["spans"].as_array().unwrap() {
+            let (start, end) = (
+                span["start"].as_u64().unwrap() as usize,
+                span["end"].as_u64().unwrap() as usize,
+            );
+            let mention: String = text.chars().skip(start).take(end - start).collect();
+            if !spans.contains(&mention) {
+                spans.push(mention);
+            }
+        }
+        assert_eq!(pass["read"], serde_json::json!(spans), "{second}");
+        for key in [&pass["key"], &second["key"]] {
+            assert!(cached.contains(key.as_str().unwrap()), "{key} not cached");
+        }
+    }
+
+    // Again: every request of both passes (4 + 2 × 4 lookups) comes from the cache.
+    let (again, _, stderr) = entity_run(
+        &server,
+        &test,
+        &scratch("llm").join("entity-two-pass-again"),
+        &cache,
+    );
+    assert!(
+        stderr.contains("12 answers from the cache, 0 generated"),
+        "{stderr}"
+    );
+    assert_eq!(again["strategies"], report["strategies"]);
+    assert_eq!(again["first_pass"], report["first_pass"]);
+}
