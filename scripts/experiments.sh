@@ -25,11 +25,13 @@ exemplar=target/release/exemplar
 url="$(scripts/llama.sh start --model gemma --port "$PORT" --threads "$THREADS" | tail -n 1)"
 trap 'scripts/llama.sh stop --port "$PORT"' EXIT
 
-index() { # NAME CORPUS... [OPTIONS]: builds indexes/NAME (CoNLL unless told) unless it opens
+index() { # NAME CORPUS... [OPTIONS]: builds indexes/NAME (CoNLL unless told) unless it
+    # opens with its mention index; an index built before mention indexes gets one added.
     local name="$1"
     shift
-    $exemplar select --quiet --index "indexes/$name" --text probe --k 1 >/dev/null 2>&1 ||
-        $exemplar index build "$@" --out "indexes/$name"
+    probe() { $exemplar select --quiet --index "indexes/$name" --text probe --k 1 --strategy entity >/dev/null 2>&1; }
+    probe || $exemplar index mentions --quiet "indexes/$name" >/dev/null 2>&1 || true
+    probe || $exemplar index build "$@" --out "indexes/$name"
 }
 index ncbi-disease data/ncbi-disease/train.tsv
 index bc5cdr "$SHARED/bc5cdr/train.tsv"
@@ -86,3 +88,50 @@ run ncbi100-tanl-k4   ncbi-disease data/ncbi-disease/test.tsv 100 tanl 4
 run ncbi100-tanl-k8   ncbi-disease data/ncbi-disease/test.tsv 100 tanl 8
 run ncbi100-tanl-k16  ncbi-disease data/ncbi-disease/test.tsv 100 tanl 16
 run ncbi100-list-k8   ncbi-disease data/ncbi-disease/test.tsv 100 list 8
+
+# Entity-level retrieval (docs/experiments.md, "Entity-level retrieval"). Every
+# prompt computed afresh by the server (--no-prompt-cache), so reruns give the
+# same answers; the first pass of sources=llm is the knn arm's own requests.
+entity_run() { # NAME INDEX TEST STRATEGIES [OPTIONS...]
+    wanted "$1" || return 0
+    $exemplar run --index "indexes/$2" --test "$3" --format conll --limit 200 --prompt tanl --k 8 \
+        --strategy "$4" --seed 42 "${@:5}" --no-prompt-cache \
+        --backend "$url" --llm-model gemma-3-270m --max-tokens 160 --context 4096 --concurrency 1 \
+        --out "runs/$1"
+}
+for corpus in ncbi bc5cdr; do
+    case $corpus in
+        ncbi) args=(ncbi-disease data/ncbi-disease/test.tsv) ;;
+        bc5cdr) args=(bc5cdr "$SHARED/bc5cdr/test.tsv") ;;
+    esac
+    entity_run "$corpus-base-tanl-k8"       "${args[@]}" knn,bm25,hybrid,random
+    entity_run "$corpus-entity-tanl-k8"     "${args[@]}" entity,knn,bm25,hybrid,random
+    entity_run "$corpus-entity-llm-tanl-k8" "${args[@]}" entity,knn,bm25 --param sources=llm --param first-pass=knn
+done
+entity_run ncbi-entity-unannotated-tanl-k8 ncbi-disease data/ncbi-disease/test.tsv entity,knn --param unannotated=1
+# LLM-free: entity's candidate sources alone and combined, on the four corpora
+# (docs/experiments/entity/CORPUS-SOURCES.json), and mention vectors with context.
+entity_compare() { # NAME INDEX QUERIES OPTIONS...
+    wanted "entity-compare-$1" || return 0
+    $exemplar compare --quiet --index "$2" --queries "$3" "${@:4}" --k 8 --seed 42 --json \
+        > "docs/experiments/entity/$1.json"
+}
+for sources in lexicon kb ngrams lexicon,ngrams lexicon,kb lexicon,kb,ngrams; do
+    common=(--strategy bm25,knn,entity --param "sources=$sources" --knowledge hpo)
+    entity_compare "ncbi-disease-$sources" indexes/ncbi-disease data/ncbi-disease/test.tsv "${common[@]}"
+    entity_compare "bc5cdr-$sources" indexes/bc5cdr "$SHARED/bc5cdr/test.tsv" --limit 1000 "${common[@]}"
+    entity_compare "bionlp13cg-$sources" indexes/bionlp13cg "$SHARED/bionlp13cg/test.tsv" --limit 1000 "${common[@]}"
+    entity_compare "medqa-usmle-symp-$sources" indexes/medqa-usmle-symp "$SHARED/medqa-usmle-symp/batch3" \
+        --format brat --skip-invalid-spans "${common[@]}"
+done
+if wanted entity-compare-window2; then
+    rm -rf /tmp/exemplar-ncbi-w2 && cp -rL indexes/ncbi-disease /tmp/exemplar-ncbi-w2
+    $exemplar index mentions --quiet /tmp/exemplar-ncbi-w2 --mention-window 2
+    for sources in ngrams lexicon,ngrams; do
+        entity_compare "ncbi-disease-window2-$sources" /tmp/exemplar-ncbi-w2 data/ncbi-disease/test.tsv \
+            --strategy bm25,entity --param "sources=$sources"
+    done
+fi
+for base in knn hybrid; do
+    entity_compare "ncbi-disease-base-$base" indexes/ncbi-disease data/ncbi-disease/test.tsv --strategy entity --param "base=$base"
+done

@@ -3,6 +3,7 @@
 //! Python bindings call these, so each flow exists once.
 
 use std::path::Path;
+use std::time::Instant;
 
 use crate::corpus::{Corpus, Example, Format};
 use crate::digest::sha256_hex;
@@ -166,6 +167,20 @@ pub struct BuildReport {
     pub truncated: Vec<Truncation>,
     /// Sentences whose vectors came from an interrupted earlier build.
     pub resumed: usize,
+    /// Seconds spent embedding the sentences, building their graph, and
+    /// building the mention index (embedding the mentions included).
+    pub seconds: PhaseSeconds,
+}
+
+/// Where an index build's time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseSeconds {
+    /// Embedding the sentences.
+    pub embedding: f64,
+    /// Building the sentences' HNSW graph.
+    pub graph: f64,
+    /// Embedding the mentions and building their graph.
+    pub mentions: f64,
 }
 
 /// Embeds every sentence of `corpus` with `encoder` and builds the index in
@@ -181,11 +196,17 @@ pub fn build_index(
     progress: &dyn Progress,
 ) -> Result<(Index, BuildReport)> {
     let texts: Vec<&str> = corpus.sentences.iter().map(|s| s.text.as_str()).collect();
+    let started = Instant::now();
     progress.start("embedding", texts.len() as u64);
     let embedded = embed_all(encoder, &texts, checkpoint, |done| progress.advance(done as u64));
     progress.finish();
     let embedded = embedded?;
+    let mut seconds = PhaseSeconds {
+        embedding: started.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
 
+    let started = Instant::now();
     progress.start("graph", 1);
     let index = Index::build(
         corpus,
@@ -197,11 +218,15 @@ pub fn build_index(
     );
     progress.finish();
     let mut index = index?;
+    seconds.graph = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let mentions = mention_index(&index, encoder, options.mention_window, progress)?;
     index.set_mentions(mentions)?;
+    seconds.mentions = started.elapsed().as_secs_f64();
     let report = BuildReport {
         truncated: embedded.truncated,
         resumed: embedded.resumed,
+        seconds,
     };
     Ok((index, report))
 }

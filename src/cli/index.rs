@@ -162,6 +162,24 @@ fn build(args: BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             entity_summary(&manifest.corpus.entities_per_type),
             started.elapsed().as_secs_f64()
         );
+        let mention_bytes: u64 = manifest
+            .files
+            .iter()
+            .filter(|(name, _)| name.starts_with("mentions"))
+            .map(|(_, file)| file.bytes)
+            .sum();
+        let all_bytes: u64 = manifest.files.values().map(|file| file.bytes).sum();
+        let s = report.seconds;
+        eprintln!(
+            "time: embedding {:.1}s, graph {:.1}s, mention index {:.1}s ({:.0}% of the build); mention index {} of {} bytes ({:.0}%)",
+            s.embedding,
+            s.graph,
+            s.mentions,
+            100.0 * s.mentions / (s.embedding + s.graph + s.mentions).max(1e-9),
+            mention_bytes,
+            all_bytes,
+            100.0 * mention_bytes as f64 / all_bytes.max(1) as f64
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
