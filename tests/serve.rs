@@ -764,6 +764,17 @@ fn strategies_take_their_parameters_filters_and_order_and_bad_ones_are_400_namin
                 "candidates=32",
             ],
         ),
+        (
+            json!({"strategy": "entity", "params": {"sources": "lexicon,ngrams", "base": "knn"}}),
+            vec![
+                "--strategy",
+                "entity",
+                "--param",
+                "sources=lexicon,ngrams",
+                "--param",
+                "base=knn",
+            ],
+        ),
     ] {
         let mut request = body.clone();
         request["text"] = json!(text);
@@ -778,6 +789,21 @@ fn strategies_take_their_parameters_filters_and_order_and_bad_ones_are_400_namin
         .remove(0);
         assert_eq!(served["method"], cli["method"], "{body}");
         assert_same_demos(&served["demos"], &cli["demos"]);
+        let reasons = |demos: &Value| -> Vec<Value> {
+            demos
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["reason"].clone())
+                .collect()
+        };
+        assert_eq!(reasons(&served["demos"]), reasons(&cli["demos"]), "{body}");
+        if body["strategy"] == "entity" {
+            assert!(
+                reasons(&served["demos"]).iter().any(|r| r["source"] == "lexicon"),
+                "{served}"
+            );
+        }
     }
     let refused = [
         (json!({"strategy": "bm99"}), "unknown strategy \"bm99\""),
@@ -818,6 +844,10 @@ fn strategies_take_their_parameters_filters_and_order_and_bad_ones_are_400_namin
             "filters.min_entities: invalid value",
         ),
         (json!({"lambda": 0.5}), "unknown field `lambda`"),
+        (
+            json!({"strategy": "entity", "params": {"sources": "llm"}}),
+            "only `exemplar run --backend URL` makes",
+        ),
         (json!({"order": "sideways"}), "unknown order \"sideways\""),
     ];
     for (mut body, needle) in refused {
