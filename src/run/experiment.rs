@@ -20,7 +20,7 @@ use crate::index::{Index, SearchMode, Vectors};
 use crate::knowledge::{Hints, Knowledge, SourceInfo, SourceSpec};
 use crate::prompt::candidates::Candidates;
 use crate::prompt::{self, check_template, load_definitions, Context};
-use crate::select::{Method, Resources};
+use crate::select::Resources;
 
 /// The backend identity requests are keyed with when no server is named
 /// (a dry run, or answers read back from a batch output file).
@@ -160,13 +160,7 @@ impl Experiment {
             warnings.extend(method.check(&index, settings.k)?);
         }
         warnings.dedup();
-        let entity_first_pass = settings
-            .methods
-            .iter()
-            .map(Method::first_pass)
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .any(|first| first.is_some());
+        let entity_first_pass = settings.first_pass_method()?.is_some();
         let candidate_pass = settings
             .knowledge
             .as_ref()
@@ -354,7 +348,7 @@ impl Experiment {
                 })));
             }
         }
-        let Some(method) = self.first_pass_method()? else {
+        let Some(method) = self.settings.first_pass_method()? else {
             return Ok(None);
         };
         let planner = Planner {
@@ -364,7 +358,7 @@ impl Experiment {
         };
         let requests = first_requests(
             &self.index,
-            &method,
+            method,
             &self.test,
             self.vectors.as_ref(),
             &planner,
@@ -375,24 +369,6 @@ impl Experiment {
             settings: &self.settings,
             ctx: &self.context,
         })))
-    }
-
-    /// The method of entity's `sources=llm` first pass: its `first_pass`
-    /// strategy with its defaults, the entity method's filters, order and seed.
-    fn first_pass_method(&self) -> Result<Option<Method>> {
-        for method in &self.settings.methods {
-            if let Some(strategy) = method.first_pass()? {
-                let first = Method {
-                    strategy,
-                    params: Default::default(),
-                    filters: method.filters.clone(),
-                    order: method.order,
-                    seed: method.seed,
-                };
-                return first.resolve(self.settings.k).map(Some);
-            }
-        }
-        Ok(None)
     }
 
     fn first_pass(

@@ -128,7 +128,10 @@ impl Settings {
             .drain(..)
             .map(|m| m.resolve(k))
             .collect::<Result<_>>()?;
-        if k > 0 || self.methods.len() == 1 {
+        if k > 0 {
+            return self.add_first_pass_arms();
+        }
+        if self.methods.len() == 1 {
             return Ok(None);
         }
         let left_out: Vec<&str> = self.methods[1..].iter().map(|m| m.strategy.name()).collect();
@@ -138,6 +141,55 @@ impl Settings {
         );
         self.methods.truncate(1);
         Ok(Some(warning))
+    }
+
+    /// Adds the arm of each first pass (entity's `sources=llm`) not run
+    /// already: its requests are the first pass's, answered anyway, so both
+    /// passes are scored in the report at no cost. The warning says so.
+    fn add_first_pass_arms(&mut self) -> Result<Option<String>> {
+        let mut added = Vec::new();
+        for i in 0..self.methods.len() {
+            let Some(strategy) = self.methods[i].first_pass()? else {
+                continue;
+            };
+            if self.methods.iter().any(|m| m.strategy == strategy) {
+                continue;
+            }
+            let entity = &self.methods[i];
+            let first = Method {
+                strategy,
+                params: Default::default(),
+                filters: entity.filters.clone(),
+                order: entity.order,
+                seed: entity.seed,
+            };
+            self.methods.push(first.resolve(self.k)?);
+            added.push(strategy.name());
+        }
+        Ok((!added.is_empty()).then(|| {
+            format!(
+                "{} (the first pass of entity's sources=llm) is scored too: its answers are the first pass's",
+                added.join(", ")
+            )
+        }))
+    }
+
+    /// The method of the first pass of entity's `sources=llm`: the arm of
+    /// its `first_pass` strategy ([`Settings::check`] adds it when missing);
+    /// `None` when no method takes its candidates from a first pass, or k is 0.
+    fn first_pass_method(&self) -> Result<Option<&Method>> {
+        if self.k == 0 {
+            return Ok(None);
+        }
+        for method in &self.methods {
+            if let Some(strategy) = method.first_pass()? {
+                let arm = self.methods.iter().find(|m| m.strategy == strategy);
+                return arm
+                    .map(Some)
+                    .ok_or_else(|| Error::Internal(format!("no {strategy} arm for entity's first pass")));
+            }
+        }
+        Ok(None)
     }
 
     /// The name of a method's arm in the report and the output directory:
@@ -520,6 +572,33 @@ mod tests {
             no_prompt_cache: false,
             knowledge: None,
         }
+    }
+
+    #[test]
+    fn the_first_pass_of_entity_is_an_arm_of_its_own() {
+        let mut entity = Method::new(Strategy::Entity);
+        entity.params = crate::select::Params::from_pairs(&["sources=llm", "first-pass=bm25"]).unwrap();
+        let mut two_pass = settings(&[Strategy::Knn], 8);
+        two_pass.methods.push(entity.clone());
+        let warning = two_pass.check().unwrap().unwrap();
+        assert!(warning.starts_with("bm25 (the first pass"), "{warning}");
+        let arms: Vec<Strategy> = two_pass.methods.iter().map(|m| m.strategy).collect();
+        assert_eq!(arms, [Strategy::Knn, Strategy::Entity, Strategy::Bm25]);
+        assert_eq!(
+            two_pass.first_pass_method().unwrap().unwrap().strategy,
+            Strategy::Bm25
+        );
+        assert!(!two_pass.needs_vectors() || two_pass.methods.iter().any(Method::needs_vector));
+
+        let mut present = settings(&[Strategy::Bm25], 8);
+        present.methods.push(entity.clone());
+        assert_eq!(present.check().unwrap(), None, "bm25 is run already");
+        assert_eq!(present.methods.len(), 2);
+
+        let mut lexicon = settings(&[Strategy::Entity], 8);
+        assert_eq!(lexicon.check().unwrap(), None);
+        assert!(lexicon.first_pass_method().unwrap().is_none());
+        assert!(!lexicon.needs_vectors(), "entity on bm25 compares no vectors");
     }
 
     #[test]
