@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{exemplar, failure_of, json_lines, scratch, skip_without_model, stdout_of};
+use common::{build_jsonl_index, exemplar, failure_of, json_lines, scratch, skip_without_model, stdout_of};
 use serde_json::{json, Value};
 
 /// Pool sentences: (text, annotated mention) — each mention annotated once.
@@ -61,12 +61,7 @@ fn build(name: &str, annotated: bool) -> PathBuf {
     let corpus = dir.join(format!("{name}.jsonl"));
     write_pool(&corpus, annotated);
     let out = dir.join(name);
-    stdout_of(
-        exemplar()
-            .args(["index", "build", "--format", "jsonl", "--out"])
-            .arg(&out)
-            .arg(&corpus),
-    );
+    build_jsonl_index(&corpus, &out);
     out
 }
 

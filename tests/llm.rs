@@ -618,7 +618,21 @@ fn candidates_run(
         "--concurrency",
         "1",
     ];
-    let output = run_command(ncbi_index(), test, &options)
+    let (report, stderr) = json_run(server, test, out, cache, &options);
+    let log = json_lines(&std::fs::read_to_string(out.join("zero-shot/log.jsonl")).unwrap());
+    (report, log, stderr)
+}
+
+/// `exemplar run --json` over the NCBI-disease index with `options` against
+/// `server`, answers cached in `cache`: the report and stderr.
+fn json_run(
+    server: &LlamaServer,
+    test: &Path,
+    out: &Path,
+    cache: &Path,
+    options: &[&str],
+) -> (Value, String) {
+    let output = run_command(ncbi_index(), test, options)
         .args(["--backend", &server.url(), "--json", "--out"])
         .arg(out)
         .arg("--cache")
@@ -627,9 +641,7 @@ fn candidates_run(
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{stderr}");
-    let report = serde_json::from_slice(&output.stdout).unwrap();
-    let log = json_lines(&std::fs::read_to_string(out.join("zero-shot/log.jsonl")).unwrap());
-    (report, log, stderr)
+    (serde_json::from_slice(&output.stdout).unwrap(), stderr)
 }
 
 #[test]
@@ -713,16 +725,7 @@ fn entity_run(
         "1",
         "--no-prompt-cache",
     ];
-    let output = run_command(ncbi_index(), test, &options)
-        .args(["--backend", &server.url(), "--json", "--out"])
-        .arg(out)
-        .arg("--cache")
-        .arg(cache)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "{stderr}");
-    let report = serde_json::from_slice(&output.stdout).unwrap();
+    let (report, stderr) = json_run(server, test, out, cache, &options);
     let log = |arm: &str| json_lines(&std::fs::read_to_string(out.join(arm).join("log.jsonl")).unwrap());
     (report, [log("knn"), log("entity")], stderr)
 }

@@ -68,6 +68,26 @@ pub struct Sentence {
     pub meta: BTreeMap<String, String>,
 }
 
+/// A sentence of `text` with `entities` (start, end, type), for unit tests.
+#[cfg(test)]
+pub(crate) fn annotated(text: &str, entities: &[(usize, usize, &str)]) -> Sentence {
+    Sentence {
+        id: "s".into(),
+        text: text.into(),
+        tokens: Vec::new(),
+        entities: entities
+            .iter()
+            .map(|&(start, end, label)| Span {
+                start,
+                end,
+                label: label.into(),
+            })
+            .collect(),
+        doc: None,
+        meta: Default::default(),
+    }
+}
+
 impl Sentence {
     /// The text of characters `start..end` (empty when out of range).
     pub fn slice(&self, start: usize, end: usize) -> &str {

@@ -232,25 +232,7 @@ impl Mentions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::Span;
-
-    fn sentence(text: &str, entities: &[(usize, usize, &str)]) -> Sentence {
-        Sentence {
-            id: text.into(),
-            text: text.into(),
-            tokens: Vec::new(),
-            entities: entities
-                .iter()
-                .map(|&(start, end, label)| Span {
-                    start,
-                    end,
-                    label: label.into(),
-                })
-                .collect(),
-            doc: None,
-            meta: Default::default(),
-        }
-    }
+    use crate::corpus::annotated as sentence;
 
     #[test]
     fn mentions_share_a_string_across_case_and_spacing() {

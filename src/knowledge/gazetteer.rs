@@ -80,25 +80,7 @@ pub fn terms(sentences: &[Sentence]) -> Vec<Term> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::Span;
-
-    fn sentence(text: &str, entities: &[(usize, usize, &str)]) -> Sentence {
-        Sentence {
-            id: "s".into(),
-            text: text.into(),
-            tokens: Vec::new(),
-            entities: entities
-                .iter()
-                .map(|&(start, end, label)| Span {
-                    start,
-                    end,
-                    label: label.into(),
-                })
-                .collect(),
-            doc: None,
-            meta: Default::default(),
-        }
-    }
+    use crate::corpus::annotated as sentence;
 
     #[test]
     fn mentions_are_counted_per_type_across_spellings() {

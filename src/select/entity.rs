@@ -699,20 +699,9 @@ mod tests {
 
     #[test]
     fn unannotated_occurrences_are_on_word_boundaries_outside_entities() {
-        let sentence = |text: &str, entities: &[(usize, usize)]| crate::corpus::Sentence {
-            id: "s".into(),
-            text: text.into(),
-            tokens: Vec::new(),
-            entities: entities
-                .iter()
-                .map(|&(start, end)| crate::corpus::Span {
-                    start,
-                    end,
-                    label: "Disease".into(),
-                })
-                .collect(),
-            doc: None,
-            meta: Default::default(),
+        let sentence = |text: &str, entities: &[(usize, usize)]| {
+            let spans: Vec<(usize, usize, &str)> = entities.iter().map(|&(s, e)| (s, e, "Disease")).collect();
+            crate::corpus::annotated(text, &spans)
         };
         assert!(occurs_unannotated(
             &sentence("Cancer screening saves lives", &[]),

@@ -233,6 +233,17 @@ pub(super) fn takes(specs: &[ParamSpec]) -> String {
     }
 }
 
+/// A whole number given as one or as text, or why it is not one.
+fn whole_number(value: Value) -> std::result::Result<u64, String> {
+    match value {
+        Value::Count(n) => Ok(n),
+        Value::Text(text) => text
+            .parse()
+            .map_err(|_| format!("{:?} is not a whole number", text)),
+        Value::Real(x) => Err(format!("{x} is not a whole number")),
+    }
+}
+
 /// The value as its kind stores it, or why it is not one.
 fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value, String> {
     let shown = value.to_string();
@@ -249,13 +260,7 @@ fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value,
             Ok(Value::Real(x))
         }
         Kind::Pool => {
-            let n = match value {
-                Value::Count(n) => n,
-                Value::Text(text) => text
-                    .parse()
-                    .map_err(|_| format!("{shown} is not a whole number"))?,
-                Value::Real(_) => return Err(format!("{shown} is not a whole number")),
-            };
+            let n = whole_number(value)?;
             if (n as usize) < k {
                 return Err(format!("{n} candidates cannot give k = {k} demonstrations"));
             }
@@ -266,13 +271,7 @@ fn check(spec: &ParamSpec, value: Value, k: usize) -> std::result::Result<Value,
             _ => Err(format!("{shown} is not one of {}", names.join(", "))),
         },
         Kind::Count { min, max } => {
-            let n = match value {
-                Value::Count(n) => n,
-                Value::Text(text) => text
-                    .parse()
-                    .map_err(|_| format!("{shown} is not a whole number"))?,
-                Value::Real(_) => return Err(format!("{shown} is not a whole number")),
-            };
+            let n = whole_number(value)?;
             if !(min..=max).contains(&n) {
                 return Err(format!("{n} is outside [{min}, {max}]"));
             }

@@ -123,13 +123,18 @@ pub fn jsonl_index(split: &str, n: usize) -> PathBuf {
     let corpus = dir.join(format!("{name}.jsonl"));
     std::fs::write(&corpus, sentences_as_jsonl(split, n)).unwrap();
     let out = dir.join(name);
+    build_jsonl_index(&corpus, &out);
+    out
+}
+
+/// Builds the index `out` of the JSONL `corpus` with the real encoder.
+pub fn build_jsonl_index(corpus: &Path, out: &Path) {
     stdout_of(
         exemplar()
             .args(["index", "build", "--format", "jsonl", "--out"])
-            .arg(&out)
-            .arg(&corpus),
+            .arg(out)
+            .arg(corpus),
     );
-    out
 }
 
 pub fn manifest(index: &Path) -> Value {
