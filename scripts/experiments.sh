@@ -107,6 +107,7 @@ for corpus in ncbi bc5cdr; do
     entity_run "$corpus-base-tanl-k8"       "${args[@]}" knn,bm25,hybrid,random
     entity_run "$corpus-entity-tanl-k8"     "${args[@]}" entity,knn,bm25,hybrid,random
     entity_run "$corpus-entity-llm-tanl-k8" "${args[@]}" entity,knn,bm25 --param sources=llm --param first-pass=knn
+    entity_run "$corpus-entity-knn-tanl-k8" "${args[@]}" entity,knn,bm25 --param base=knn
 done
 entity_run ncbi-entity-unannotated-tanl-k8 ncbi-disease data/ncbi-disease/test.tsv entity,knn --param unannotated=1
 # LLM-free: entity's candidate sources alone and combined, on the four corpora

@@ -46,6 +46,10 @@ def test_select_equals_exemplar_select_json(binary, ncbi_index, queries):
         ({"strategy": "random", "seed": 7}, ["--strategy", "random", "--seed", "7"]),
         ({"strategy": "bm25", "min_entities": 1}, ["--strategy", "bm25", "--min-entities", "1"]),
         ({"order": "similar-first", "exact": True}, ["--order", "similar-first", "--exact"]),
+        (
+            {"strategy": "entity", "sources": "lexicon,ngrams", "base": "knn"},
+            ["--strategy", "entity", "--param", "sources=lexicon,ngrams", "--param", "base=knn"],
+        ),
     ],
 )
 def test_a_batch_equals_the_cli_for_every_strategy_and_option(tmp_path, binary, ncbi_index, queries, options, cli):

@@ -12,7 +12,9 @@ DEFAULT_K: int
 
 PathLike = Union[str, "os.PathLike[str]"]
 Demo = Dict[str, Any]
-"""One demonstration: ``id``, ``text``, ``entities`` (start, end, type, text) and ``score``."""
+"""One demonstration: ``id``, ``text``, ``entities`` (start, end, type, text), ``score``
+and, where the strategy says why it chose it, ``reason`` (``entity``: ``{"mention": ...,
+"source": "lexicon"}`` or ``{"base": "bm25"}``)."""
 
 class Error(Exception):
     """Every error exemplar raises; the message is the command line's."""
@@ -140,7 +142,8 @@ class Index:
         ``exact=False``, ``ef=None``, ``vectors=None`` (skips embedding: row i
         is text i's, from the index's model), ``full=False``,
         ``progress=False``, and the strategy's parameters (``candidates=64``;
-        mmr's ``lambda`` as ``**{"lambda": 0.7}``). The GIL is released
+        mmr's ``lambda`` as ``**{"lambda": 0.7}``; entity's ``sources="lexicon,ngrams"``,
+        ``base="knn"``). The GIL is released
         meanwhile."""
     def search(
         self, vectors: npt.ArrayLike, k: int = 10, *, exact: bool = False, ef: Optional[int] = None
