@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, Scorer, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term};
+use tantivy::{DocAddress, DocSet, IndexReader, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term};
 
 use crate::error::{Error, Result};
 use crate::index::Index;
@@ -146,18 +146,34 @@ impl Lexical {
             .0
             .weight(EnableScoring::enabled_from_searcher(&self.searcher))
             .map_err(internal)?;
-        rows.iter()
-            .map(|&row| {
-                let doc = self.docs[row];
-                let segment = self.searcher.segment_reader(doc.segment_ord);
-                match weight.explain(segment, doc.doc_id) {
-                    Ok(explanation) => Ok(explanation.value()),
-                    // tantivy's answer for a document the query does not match.
-                    Err(TantivyError::InvalidArgument(_)) => Ok(0.0),
-                    Err(e) => Err(internal(e)),
+        // Visit the documents in order, segment by segment, moving one scorer
+        // forward through each segment's matches: a seek per row instead of
+        // an explanation built per row.
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| {
+            let doc = self.docs[rows[i]];
+            (doc.segment_ord, doc.doc_id)
+        });
+        let mut scores = vec![0.0; rows.len()];
+        let mut current: Option<(u32, Box<dyn Scorer>)> = None;
+        for i in order {
+            let doc = self.docs[rows[i]];
+            let scorer = match &mut current {
+                Some((segment, scorer)) if *segment == doc.segment_ord => scorer,
+                _ => {
+                    let reader = self.searcher.segment_reader(doc.segment_ord);
+                    let scorer = weight.scorer(reader, 1.0).map_err(internal)?;
+                    &mut current.insert((doc.segment_ord, scorer)).1
                 }
-            })
-            .collect()
+            };
+            if scorer.doc() < doc.doc_id {
+                scorer.seek(doc.doc_id);
+            }
+            if scorer.doc() == doc.doc_id {
+                scores[i] = scorer.score();
+            }
+        }
+        Ok(scores)
     }
 
     fn row(&self, doc: DocAddress) -> usize {
@@ -227,6 +243,37 @@ mod tests {
         assert_eq!(scores[0], 0.0);
         let top = lexical.top(&query, 1).unwrap();
         assert_eq!(top, [(1, scores[1])], "the same score either way");
+    }
+
+    #[test]
+    fn scores_of_rows_in_any_order_equal_the_search_s() {
+        let texts: Vec<String> = (0..200)
+            .map(|i| {
+                format!(
+                    "cancer risk {} gene{} patient {}",
+                    i % 7,
+                    i % 13,
+                    ["fever", "cough", "pain"][i % 3]
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let lexical = Lexical::build(&refs).unwrap();
+        for text in ["gene3 fever", "cancer 5 pain gene12", "unrelated words"] {
+            let query = lexical.query(text);
+            let searched: std::collections::HashMap<usize, f32> =
+                lexical.top(&query, 200).unwrap().into_iter().collect();
+            // Unsorted, repeated and unmatched rows.
+            let rows: Vec<usize> = [199, 3, 3, 150, 0, 77, 42, 198, 1].to_vec();
+            let scores = lexical.scores(&query, &rows).unwrap();
+            for (row, score) in rows.iter().zip(scores) {
+                let expected = searched.get(row).copied().unwrap_or(0.0);
+                assert!(
+                    (score - expected).abs() < 1e-6,
+                    "{text}: row {row} {score} != {expected}"
+                );
+            }
+        }
     }
 
     #[test]

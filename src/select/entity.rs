@@ -93,9 +93,9 @@ pub enum Reason {
 /// Most pool sentences a candidate's unannotated occurrences are looked for among.
 const UNANNOTATED_SEARCH: usize = 64;
 
-/// Rows by BM25 against the query that mention sentences are scored from;
-/// a mention sentence outside them shares little with the query (score 0).
-const SCORED_ROWS: usize = 512;
+/// Most sentences of one mention scored against the query (the first in
+/// the pool's order); the rest of a very frequent mention's score 0.
+const MENTION_ROWS: usize = 256;
 
 /// Longest query n-gram, in words, looked up among the mention vectors.
 const MAX_NGRAM: usize = 4;
@@ -316,7 +316,9 @@ impl Rank for Entity {
     fn rank(&self, query: &Query, pool: &Pool, k: usize) -> Result<Vec<Demo>> {
         let found = self.candidates(query, pool.index())?;
         let terms = self.lexical.query(query.text);
-        let scorer = Scorer::new(self, query, pool.index(), &terms)?;
+        let mut scorer = Scorer::new(self, query, pool, &terms, k)?;
+        let rows_of = |f: &Found| self.lexicon.rows[f.key as usize].as_slice();
+        scorer.include(&found.iter().map(rows_of).collect::<Vec<_>>())?;
         let mention_slots = k.saturating_sub(self.unannotated.min(found.len()));
         let mut chosen: Vec<(Candidate, Reason)> = Vec::new();
         let strings = &pool.index().mentions().map(|m| &m.table.strings);
@@ -348,6 +350,7 @@ impl Rank for Entity {
                 break;
             }
             let rows = self.unannotated_rows(pool.index(), candidate);
+            scorer.include(&[&rows])?;
             let picked = take(pool, &chosen, scorer.rank(&rows), chosen.len() + 1);
             if let Some(c) = picked.into_iter().next() {
                 let reason = Reason::Mention {
@@ -360,7 +363,11 @@ impl Rank for Entity {
                 shown_unannotated += 1;
             }
         }
-        let fill = self.base_best(query, pool, &terms, k + chosen.len())?;
+        let fill = match self.base {
+            // BM25's best for the query are at hand, more than k + chosen.
+            Base::Bm25 => scorer.bm25_best.clone(),
+            _ => self.base_best(query, pool, &terms, k + chosen.len())?,
+        };
         let base = Reason::Base {
             base: self.base.strategy(),
         };
@@ -566,7 +573,12 @@ impl Entity {
 /// Scores pool rows against one query by the base strategy.
 struct Scorer<'a> {
     base: &'a Base,
-    /// BM25 of the best rows against the query (bm25, hybrid).
+    lexical: &'a Lexical,
+    terms: &'a LexicalQuery,
+    /// The best 2k + 8 rows by BM25 against the query, best first (bm25,
+    /// hybrid; for base bm25 also the fill).
+    bm25_best: Vec<Candidate>,
+    /// Their scores by row.
     bm25: HashMap<usize, f32>,
     vector: Option<&'a [f32]>,
     index: &'a Index,
@@ -576,23 +588,52 @@ impl<'a> Scorer<'a> {
     fn new(
         entity: &'a Entity,
         query: &Query<'a>,
-        index: &'a Index,
-        terms: &LexicalQuery,
+        pool: &Pool<'a>,
+        terms: &'a LexicalQuery,
+        k: usize,
     ) -> Result<Scorer<'a>> {
-        let bm25 = match entity.base {
-            Base::Knn(_) => HashMap::new(),
-            _ => entity.lexical.top(terms, SCORED_ROWS)?.into_iter().collect(),
+        let bm25_best = match entity.base {
+            Base::Knn(_) => Vec::new(),
+            _ => bm25_best(&entity.lexical, terms, pool, 2 * k + 8)?,
         };
+        let bm25 = bm25_best
+            .iter()
+            .map(|c| (c.row, c.score.unwrap_or(0.0)))
+            .collect();
         let vector = match entity.base {
             Base::Bm25 => None,
             _ => Some(query.vector()?),
         };
         Ok(Scorer {
             base: &entity.base,
+            lexical: &entity.lexical,
+            terms,
+            bm25_best,
             bm25,
             vector,
-            index,
+            index: pool.index(),
         })
+    }
+
+    /// Adds the BM25 against the query of the rows of `lists` not scored
+    /// yet, the first [`MENTION_ROWS`] of each list, in one pass.
+    fn include(&mut self, lists: &[&[u32]]) -> Result<()> {
+        if matches!(self.base, Base::Knn(_)) {
+            return Ok(());
+        }
+        let mut missing: Vec<usize> = Vec::new();
+        for list in lists {
+            let absent = list
+                .iter()
+                .map(|&r| r as usize)
+                .filter(|r| !self.bm25.contains_key(r));
+            missing.extend(absent.take(MENTION_ROWS));
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let scores = self.lexical.scores(self.terms, &missing)?;
+        self.bm25.extend(missing.into_iter().zip(scores));
+        Ok(())
     }
 
     /// `rows` best first by the base score (ties in row order).
