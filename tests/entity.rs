@@ -210,3 +210,80 @@ fn bad_input_is_refused_naming_the_fix() {
     assert!(text.contains("no entity annotations (plain text)"), "{text}");
     assert!(text.contains("bm25 or knn"), "{text}");
 }
+
+/// A copy of the pool index as exemplar wrote it before mention indexes:
+/// no mention files, no `mentions` in the manifest.
+fn index_without_mentions() -> PathBuf {
+    let from = std::fs::canonicalize(pool_index()).unwrap();
+    let to = scratch("entity").join("old");
+    let _ = std::fs::remove_dir_all(&to);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.starts_with("mentions") {
+            std::fs::copy(from.join(&name), to.join(&name)).unwrap();
+        }
+    }
+    let mut manifest = common::manifest(&to);
+    manifest.as_object_mut().unwrap().remove("mentions");
+    let files = manifest["files"].as_object_mut().unwrap();
+    files.retain(|name, _| !name.starts_with("mentions"));
+    std::fs::write(
+        to.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    to
+}
+
+#[test]
+fn an_index_built_before_mention_indexes_is_told_how_to_add_one() {
+    if skip_without_model() {
+        return;
+    }
+    let old = index_without_mentions();
+    let query = "A boy with Wiskott-Aldrich syndrome was admitted .";
+    // Every other strategy still works; entity names the command that adds what it needs.
+    assert_eq!(demos(&select(&old, query, &["--strategy", "bm25"])).len(), 3);
+    let refused = failure_of(
+        exemplar()
+            .args([
+                "select",
+                "--k",
+                "3",
+                "--strategy",
+                "entity",
+                "--text",
+                query,
+                "--index",
+            ])
+            .arg(&old),
+    );
+    assert!(refused.contains("exemplar index mentions"), "{refused}");
+    let compare = exemplar_compare(&old);
+    assert!(compare.1.contains("entity is left out"), "{}", compare.1);
+    assert!(compare.0["strategies"].get("entity").is_none());
+    assert!(compare.0["strategies"].get("bm25").is_some());
+
+    stdout_of(exemplar().args(["index", "mentions"]).arg(&old));
+    assert_eq!(common::manifest(&old)["mentions"]["mentions"], 4);
+    let selection = select(&old, query, &["--strategy", "entity"]);
+    assert_eq!(selection, select(pool_index(), query, &["--strategy", "entity"]));
+}
+
+/// `exemplar compare --json` of every strategy over the pool sentences as
+/// queries (each skips itself), without --quiet: the JSON and stderr.
+fn exemplar_compare(index: &Path) -> (Value, String) {
+    let queries = scratch("entity").join("queries.jsonl");
+    write_pool(&queries, true);
+    let output = common::binary()
+        .args(["compare", "--json", "--k", "3", "--format", "jsonl", "--queries"])
+        .arg(&queries)
+        .arg("--index")
+        .arg(index)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (serde_json::from_slice(&output.stdout).unwrap(), stderr)
+}

@@ -12,7 +12,7 @@ use crate::index::{Index, SearchMode, Vectors};
 use crate::names::Named;
 use crate::select::{Method, Query, Strategy};
 
-/// One row per strategy of [`Strategy`] (its defaults for `k`, no filter,
+/// One row per strategy of [`Strategy`] the index serves (its defaults for `k`, no filter,
 /// the index's own ef): build time, then [`Selector::select`] timed on each
 /// of `texts` with its row of `vectors`.
 ///
@@ -25,6 +25,8 @@ pub(super) fn measure_selection(
 ) -> Result<Vec<SelectionRow>> {
     Strategy::ALL
         .iter()
+        // entity needs the mention index, which indexes built before it lack.
+        .filter(|&&strategy| strategy != Strategy::Entity || index.mentions().is_some())
         .map(|&strategy| {
             let method = Method::new(strategy).resolve(k)?;
             let started = Instant::now();

@@ -58,8 +58,9 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let index = Index::open(&args.index)?;
     let strategies = match args.strategy.is_empty() {
-        true => Strategy::ALL.to_vec(),
+        true => measurable(&index, &args.index, quiet),
         false => args.strategy.clone(),
     };
     let settings = Settings {
@@ -71,7 +72,6 @@ pub fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         samples: BOOTSTRAP_SAMPLES,
     };
-    let index = Index::open(&args.index)?;
     let corpus = args.corpus.read(&[&args.queries])?;
     let limit = args.limit.unwrap_or(usize::MAX);
     let queries: Vec<Example> = corpus.sentences.iter().take(limit).map(Example::from).collect();
@@ -108,4 +108,21 @@ pub fn run(args: CompareArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     json["settings"]["limit"] = args.limit.into();
     print_json(&json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every strategy the index can serve: `entity` needs the mention index,
+/// which indexes built before it lack (a note says how to add it).
+fn measurable(index: &Index, dir: &std::path::Path, quiet: bool) -> Vec<Strategy> {
+    let all = Strategy::ALL.iter().copied();
+    if index.mentions().is_some() {
+        return all.collect();
+    }
+    if !quiet {
+        eprintln!(
+            "note: entity is left out: {} has no mention index (add it with `exemplar index mentions {}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    all.filter(|&s| s != Strategy::Entity).collect()
 }
