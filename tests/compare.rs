@@ -184,3 +184,34 @@ fn bad_input_is_refused_with_exit_2() {
         "{unannotated}"
     );
 }
+
+#[test]
+fn entity_retrieval_covers_the_query_mentions_bm25_misses_on_ncbi() {
+    if skip_without_model() {
+        return;
+    }
+    // The bar, on every NCBI-disease test sentence with the defaults:
+    // mention coverage at least 0.60, and at least BM25's + 0.10.
+    let report: Value = serde_json::from_str(&stdout_of(
+        exemplar()
+            .arg("compare")
+            .arg("--index")
+            .arg(ncbi_index())
+            .args(["--queries", "data/ncbi-disease/test.tsv", "--format", "conll"])
+            .args(["--k", "8", "--strategy", "bm25,entity", "--json"]),
+    ))
+    .unwrap();
+    let coverage = |strategy: &str| {
+        report["strategies"][strategy]["mention_coverage"]
+            .as_f64()
+            .unwrap()
+    };
+    let (entity, bm25) = (coverage("entity"), coverage("bm25"));
+    println!("mention coverage: entity {entity:.3}, bm25 {bm25:.3}");
+    assert!(entity >= 0.60, "entity {entity}");
+    assert!(entity >= bm25 + 0.10, "entity {entity}, bm25 {bm25}");
+    assert_eq!(
+        report["strategies"]["entity"]["method"]["params"]["sources"],
+        "lexicon"
+    );
+}

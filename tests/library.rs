@@ -74,7 +74,27 @@ fn a_saved_index_reopens_with_its_manifest_and_answers_as_built() {
     assert_eq!(manifest.corpus.sentences, corpus.sentences.len());
     assert_eq!(manifest.corpus.entities_per_type, corpus.counts_per_type());
     assert!(manifest.corpus.entities_per_type["Disease"] > 700);
-    assert_eq!(manifest.files.len(), 3);
+    let files: Vec<&str> = manifest.files.keys().map(String::as_str).collect();
+    assert_eq!(
+        files,
+        [
+            "examples.bin",
+            "graph.bin",
+            "mentions-graph.bin",
+            "mentions.bin",
+            "mentions.f32",
+            "vectors.f32"
+        ]
+    );
+    let mentions = manifest.mentions.as_ref().expect("a mention index");
+    assert_eq!(
+        mentions.mentions,
+        manifest.corpus.entities_per_type.values().sum::<usize>()
+    );
+    assert_eq!(
+        reopened.mentions().unwrap().table,
+        built.mentions().unwrap().table
+    );
     assert_eq!(
         manifest.files["vectors.f32"].bytes,
         (corpus.sentences.len() * DIM * 4) as u64
