@@ -521,3 +521,79 @@ fn run_refuses_parameters_before_any_work() {
     let stderr = refused(&["--exclude-same-doc"]);
     assert!(stderr.contains("carry no document ids"), "{stderr}");
 }
+
+#[test]
+fn a_prompt_too_long_for_the_context_loses_its_least_similar_demonstrations_in_any_order() {
+    if skip_without_model() {
+        return;
+    }
+    let test = devel_queries(3);
+    for order in ["similar-first", "similar-last"] {
+        let out = scratch("select").join(format!("truncated-{order}"));
+        let run = |extra: &[&str]| {
+            let mut cmd = exemplar();
+            cmd.args(["run", "--index"])
+                .arg(ncbi_index())
+                .arg("--test")
+                .arg(&test)
+                .args([
+                    "--format",
+                    "jsonl",
+                    "--prompt",
+                    "list",
+                    "--k",
+                    "4",
+                    "--strategy",
+                    "knn",
+                ])
+                .args([
+                    "--order",
+                    order,
+                    "--context",
+                    "400",
+                    "--max-tokens",
+                    "32",
+                    "--out",
+                ])
+                .arg(&out)
+                .args(extra);
+            cmd
+        };
+        stdout_of(&mut run(&["--dry-run"]));
+        let requests = std::fs::read_to_string(out.join("knn/requests.jsonl")).unwrap();
+        let batch: String = json_lines(&requests)
+            .iter()
+            .map(|r| {
+                json!({"custom_id": r["custom_id"], "response": {"body": {"choices": [{"text": ""}]}}})
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        let answers = out.join("batch-output.jsonl");
+        std::fs::write(&answers, batch).unwrap();
+        stdout_of(&mut run(&["--answers", answers.to_str().unwrap()]));
+        // The same demonstrations, most similar first, as `select` gives them.
+        let chosen = select_input(ncbi_index(), &test, &["--k", "4", "--order", "similar-first"]);
+        let log = json_lines(&std::fs::read_to_string(out.join("knn/log.jsonl")).unwrap());
+        let dropped = |exchange: &Value| exchange["dropped_demos"].as_u64().unwrap() as usize;
+        assert!(log.iter().map(dropped).sum::<usize>() > 0, "{order}: nothing was cut");
+        for (exchange, selection) in log.iter().zip(&chosen) {
+            let dropped = dropped(exchange);
+            assert!(dropped < 4, "{order}: {exchange}");
+            let mut kept: Vec<&str> = exchange["demos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            if order == "similar-last" {
+                kept.reverse();
+            }
+            assert_eq!(
+                kept,
+                ids(selection)[..4 - dropped],
+                "{order}: the most similar stay"
+            );
+        }
+    }
+}

@@ -118,7 +118,7 @@ pub fn render_prompt<'py>(
             .passes(&ctx.types)
             .into_iter()
             .map(|pass| {
-                let prompt = build(style.as_ref(), &pass, &ctx, &demos, query, None, &|_| 0);
+                let prompt = build(style.as_ref(), &pass, &ctx, &demos, query, None);
                 Rendered {
                     label: pass.label,
                     text: prompt.completion_text(),

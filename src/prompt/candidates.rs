@@ -63,6 +63,7 @@ pub fn prompt(ctx: &Context, query: &str) -> Prompt {
         shots: Vec::new(),
         query: query.to_string(),
         dropped: 0,
+        kept: Vec::new(),
         dropped_hints: 0,
     }
 }

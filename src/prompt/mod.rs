@@ -75,7 +75,8 @@
 //! let query = "Sjögren 's syndrome and lupus overlap .";
 //! for pass in style.passes(&ctx.types) {
 //!     let count_words = |text: &str| text.split_whitespace().count();
-//!     let prompt = build(&*style, &pass, &ctx, &[demo.clone()], query, Some(4096), &count_words);
+//!     let budget = Budget { max_tokens: 4096, count_tokens: &count_words, drop_order: &[] };
+//!     let prompt = build(&*style, &pass, &ctx, &[demo.clone()], query, Some(&budget));
 //!     assert!(prompt.completion_text().ends_with("Input: Sjögren 's syndrome and lupus overlap .\nOutput:\n"));
 //!     assert_eq!(prompt.chat_messages()[2].content, "Disease: breast cancer");
 //!
@@ -426,6 +427,9 @@ pub struct Prompt {
     /// How many hints (the least specific) were left out to fit the budget.
     #[serde(default)]
     pub dropped_hints: usize,
+    /// The positions (in the demonstrations given) of those kept, in prompt order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<usize>,
 }
 
 /// The line before a prompt's hints, one `- hint` line each below it.
@@ -536,26 +540,48 @@ fn query_block(query: &str) -> String {
     format!("{INPUT_CUE} {query}\n{OUTPUT_CUE}\n")
 }
 
+/// How a prompt is cut to fit a backend's context.
+#[derive(Clone, Copy)]
+pub struct Budget<'a> {
+    /// Most tokens the prompt may have (the context less the answer's).
+    pub max_tokens: usize,
+    /// Counts a text's tokens.
+    pub count_tokens: &'a dyn Fn(&str) -> usize,
+    /// Positions of the demonstrations (in `demos`) in the order they are
+    /// left out: the least similar first, wherever the order put it. Not a
+    /// permutation of the positions (e.g. empty): the front goes first.
+    pub drop_order: &'a [usize],
+}
+
+/// The positions of demonstrations with these scores in the order a prompt
+/// leaves them out: the lowest score first (the least similar, wherever the
+/// order put it), the front first among equals and when there are no scores.
+pub fn drop_order(scores: &[Option<f32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    if scores.iter().all(Option::is_some) {
+        order.sort_by(|&a, &b| scores[a].unwrap_or(0.0).total_cmp(&scores[b].unwrap_or(0.0)));
+    }
+    order
+}
+
 /// Renders the prompt of one pass for `query` (a text, or a [`QueryInput`]
-/// with hints) with `demos` in prompt order (least similar first, most
-/// similar last).
+/// with hints) with `demos` in prompt order.
 ///
-/// With `max_tokens` (the backend's context less the answer budget), the
-/// hints are dropped first, the least specific (the last) first, then the
-/// least similar demonstrations (the front of `demos`), until
-/// `count_tokens(&prompt.completion_text())` fits; [`Prompt::dropped_hints`]
-/// and [`Prompt::dropped`] say how many. If the instruction and query alone
-/// do not fit, every hint and demonstration is dropped and the prompt is
-/// returned anyway. Chat templates add a few tokens per message that the
-/// completion text does not have: leave a margin for them.
+/// With a [`Budget`], the hints are dropped first, the least specific (the
+/// last) first, then demonstrations in the budget's drop order (the least
+/// similar first), until the completion text's token count fits;
+/// [`Prompt::dropped_hints`] and [`Prompt::dropped`] say how many, and
+/// [`Prompt::kept`] which demonstrations remain. If the instruction and
+/// query alone do not fit, every hint and demonstration is dropped and the
+/// prompt is returned anyway. Chat templates add a few tokens per message
+/// that the completion text does not have: leave a margin for them.
 pub fn build<'a>(
     style: &dyn Style,
     pass: &Pass,
     ctx: &Context,
     demos: &[Example],
     query: impl Into<QueryInput<'a>>,
-    max_tokens: Option<usize>,
-    count_tokens: &dyn Fn(&str) -> usize,
+    budget: Option<&Budget>,
 ) -> Prompt {
     let query = query.into();
     let shots: Vec<(String, String)> = demos
@@ -574,10 +600,12 @@ pub fn build<'a>(
         query: style.render_input(query.text, pass),
         dropped: 0,
         dropped_hints: 0,
+        kept: (0..demos.len()).collect(),
     };
-    let Some(max) = max_tokens else {
+    let Some(budget) = budget else {
         return prompt;
     };
+    let (max, count_tokens) = (budget.max_tokens, budget.count_tokens);
     while !prompt.hints.is_empty() && count_tokens(&prompt.completion_text()) > max {
         prompt.hints.pop();
         prompt.dropped_hints += 1;
@@ -586,17 +614,25 @@ pub fn build<'a>(
     if n == 0 {
         return prompt;
     }
-    let fits = |prompt: &Prompt, drop: usize| {
-        let kept = Prompt {
+    let order = match is_permutation(budget.drop_order, n) {
+        true => budget.drop_order.to_vec(),
+        false => (0..n).collect(),
+    };
+    // The prompt without the first `drop` demonstrations of the drop order.
+    let without = |prompt: &Prompt, drop: usize| {
+        let gone = &order[..drop];
+        let kept: Vec<usize> = (0..n).filter(|i| !gone.contains(i)).collect();
+        Prompt {
             instruction: prompt.instruction.clone(),
             hints: prompt.hints.clone(),
-            shots: prompt.shots[drop..].to_vec(),
+            shots: kept.iter().map(|&i| prompt.shots[i].clone()).collect(),
             query: prompt.query.clone(),
             dropped: drop,
             dropped_hints: prompt.dropped_hints,
-        };
-        count_tokens(&kept.completion_text()) <= max
+            kept,
+        }
     };
+    let fits = |prompt: &Prompt, drop: usize| count_tokens(&without(prompt, drop).completion_text()) <= max;
     if fits(&prompt, 0) {
         return prompt;
     }
@@ -612,7 +648,7 @@ pub fn build<'a>(
     let mut total = fixed + costs.iter().sum::<usize>();
     let mut drop = 0;
     while drop < n && total > max {
-        total = total.saturating_sub(costs[drop]);
+        total = total.saturating_sub(costs[order[drop]]);
         drop += 1;
     }
     while drop > 1 && fits(&prompt, drop - 1) {
@@ -622,9 +658,16 @@ pub fn build<'a>(
     while drop < n && !fits(&prompt, drop) {
         drop += 1;
     }
-    prompt.shots.drain(..drop);
-    prompt.dropped = drop;
-    prompt
+    without(&prompt, drop)
+}
+
+/// Whether `order` holds each of `0..n` once.
+fn is_permutation(order: &[usize], n: usize) -> bool {
+    let mut seen = vec![false; n];
+    order.len() == n
+        && order
+            .iter()
+            .all(|&i| i < n && !std::mem::replace(&mut seen[i], true))
 }
 
 /// Reads entity-type definitions: a JSON object `{"Type": "definition", ...}`.

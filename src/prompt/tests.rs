@@ -75,7 +75,7 @@ fn rendered_prompts() {
         let style = format.style();
         let passes = style.passes(&ctx.types);
         let pass = passes.last().unwrap(); // Disease, for the one-type formats
-        let prompt = build(&*style, pass, &ctx, &demos(), QUERY, None, &words);
+        let prompt = build(&*style, pass, &ctx, &demos(), QUERY, None);
         assert_eq!(prompt.dropped, 0);
         let name = format.name().replace('-', "_");
         insta::assert_snapshot!(format!("{name}_completion"), prompt.completion_text());
@@ -86,7 +86,7 @@ fn rendered_prompts() {
 #[test]
 fn completion_layout_ends_with_the_answer_cue() {
     let ctx = bc5cdr_context();
-    let prompt = build(&list::List, &Pass::all(), &ctx, &demos(), QUERY, None, &words);
+    let prompt = build(&list::List, &Pass::all(), &ctx, &demos(), QUERY, None);
     let text = prompt.completion_text();
     assert!(text.ends_with(&format!("\nInput: {QUERY}\nOutput:\n")), "{text}");
     assert_eq!(text.matches("\nInput: ").count(), 3);
@@ -107,6 +107,46 @@ fn completion_layout_ends_with_the_answer_cue() {
     assert_eq!(messages[5].content, QUERY);
 }
 
+/// A budget of `max` tokens counted by `count`, demonstrations dropped in `order`.
+fn budget<'a>(max: usize, count: &'a dyn Fn(&str) -> usize, order: &'a [usize]) -> Budget<'a> {
+    Budget {
+        max_tokens: max,
+        count_tokens: count,
+        drop_order: order,
+    }
+}
+
+#[test]
+fn the_drop_order_leaves_out_the_least_similar_wherever_the_order_put_it() {
+    let ctx = bc5cdr_context();
+    let demos = vec![
+        example("a", "most similar first", &[]),
+        example("b", "second", &[]),
+        example("c", "the least similar comes last here", &[]),
+    ];
+    let order = drop_order(&[Some(0.9), Some(0.5), Some(0.1)]);
+    assert_eq!(order, [2, 1, 0]);
+    assert_eq!(drop_order(&[None, None]), [0, 1], "no scores: the front first");
+    assert_eq!(
+        drop_order(&[Some(0.3), Some(0.3), Some(0.1)]),
+        [2, 0, 1],
+        "equals: the front first"
+    );
+    let full = build(&dice::Dice, &Pass::for_type("Disease"), &ctx, &demos, QUERY, None);
+    let total = words(&full.completion_text());
+    let cut = build(
+        &dice::Dice,
+        &Pass::for_type("Disease"),
+        &ctx,
+        &demos,
+        QUERY,
+        Some(&budget(total - 1, &words, &order)),
+    );
+    assert_eq!(cut.dropped, 1);
+    assert_eq!(cut.kept, [0, 1]);
+    assert_eq!(cut.shots, full.shots[..2]);
+}
+
 #[test]
 fn truncation_drops_the_least_similar_first() {
     let ctx = bc5cdr_context();
@@ -115,15 +155,7 @@ fn truncation_drops_the_least_similar_first() {
         example("b", "second demo", &[]),
         example("c", "third demo is the most similar one", &[]),
     ];
-    let full = build(
-        &dice::Dice,
-        &Pass::for_type("Disease"),
-        &ctx,
-        &demos,
-        QUERY,
-        None,
-        &words,
-    );
+    let full = build(&dice::Dice, &Pass::for_type("Disease"), &ctx, &demos, QUERY, None);
     let total = words(&full.completion_text());
     let per_shot = |input: &str| words(input) + 3; // "Input:", "Output:", "None"
 
@@ -134,8 +166,7 @@ fn truncation_drops_the_least_similar_first() {
             &ctx,
             &demos,
             QUERY,
-            Some(max),
-            &words,
+            Some(&budget(max, &words, &[])),
         )
     };
     assert_eq!(at(total), full);
@@ -156,8 +187,7 @@ fn truncation_drops_the_least_similar_first() {
         &ctx,
         &[],
         QUERY,
-        Some(1),
-        &words,
+        Some(&budget(1, &words, &[])),
     );
     assert_eq!(no_demos.dropped, 0);
 }
@@ -182,7 +212,7 @@ fn hints_follow_the_instruction_in_every_format() {
     for &format in PromptFormat::ALL {
         let style = format.style();
         for pass in style.passes(&ctx.types) {
-            let prompt = build(&*style, &pass, &ctx, &demos(), query, None, &words);
+            let prompt = build(&*style, &pass, &ctx, &demos(), query, None);
             let listed = format!("{HINTS_HEADING}\n- {}\n- {}", hints[0], hints[1]);
             let text = prompt.completion_text();
             let at = text.find(&listed).unwrap_or_else(|| panic!("{format}: {text}"));
@@ -193,7 +223,7 @@ fn hints_follow_the_instruction_in_every_format() {
             let messages = prompt.chat_messages();
             assert!(messages[0].content.ends_with(&listed), "{format}");
             assert_eq!(messages.last().unwrap().content, style.render_input(QUERY, &pass));
-            let plain = build(&*style, &pass, &ctx, &demos(), QUERY, None, &words);
+            let plain = build(&*style, &pass, &ctx, &demos(), QUERY, None);
             assert!(!plain.completion_text().contains(HINTS_HEADING));
             assert_eq!(plain.system_text(), plain.instruction.trim());
         }
@@ -205,7 +235,10 @@ fn hints_are_dropped_before_demonstrations_the_least_specific_first() {
     let ctx = bc5cdr_context();
     let query = hinted();
     let hints = query.hints;
-    let at = |max| build(&list::List, &Pass::all(), &ctx, &demos(), query, max, &words);
+    let at = |max: Option<usize>| {
+        let cut = max.map(|max| budget(max, &words, &[]));
+        build(&list::List, &Pass::all(), &ctx, &demos(), query, cut.as_ref())
+    };
     let full = at(None);
     let total = words(&full.completion_text());
     assert_eq!(at(Some(total)), full);
@@ -218,7 +251,7 @@ fn hints_are_dropped_before_demonstrations_the_least_specific_first() {
         ),
         (&hints[..1], 1, 0)
     );
-    let no_hints = build(&list::List, &Pass::all(), &ctx, &demos(), QUERY, None, &words);
+    let no_hints = build(&list::List, &Pass::all(), &ctx, &demos(), QUERY, None);
     let without = words(&no_hints.completion_text());
     assert_eq!(at(Some(without)).shots, full.shots);
     assert_eq!(at(Some(without)).dropped_hints, 2);
@@ -498,16 +531,16 @@ proptest! {
             .collect();
         let ctx = Context::new(["Disease"]);
         let pass = Pass::all();
-        let prompt = build(&list::List, &pass, &ctx, &demos, "the query", Some(max), &count);
+        let prompt = build(&list::List, &pass, &ctx, &demos, "the query", Some(&budget(max, &count, &[])));
         let dropped = prompt.dropped;
         prop_assert_eq!(prompt.shots.len(), demos.len() - dropped);
-        let rest = build(&list::List, &pass, &ctx, &demos[dropped..], "the query", None, &count);
+        let rest = build(&list::List, &pass, &ctx, &demos[dropped..], "the query", None);
         prop_assert_eq!(&prompt.shots, &rest.shots);
         if dropped < demos.len() {
             prop_assert!(count(&prompt.completion_text()) <= max);
         }
         if dropped > 0 {
-            let one_more = build(&list::List, &pass, &ctx, &demos[dropped - 1..], "the query", None, &count);
+            let one_more = build(&list::List, &pass, &ctx, &demos[dropped - 1..], "the query", None);
             prop_assert!(count(&one_more.completion_text()) > max);
         }
     }

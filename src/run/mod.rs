@@ -332,9 +332,8 @@ fn plan(
             let selections = select_all(index, method, queries, vectors, settings, prepared)?;
             let mut exchanges = Vec::new();
             for (q, (query, demos)) in queries.iter().zip(&selections).enumerate() {
-                let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
                 let hints = prepared.hints.get(q).unwrap_or(&no_hints);
-                let mut planned = planner.exchanges(q, query, &examples, hints);
+                let mut planned = planner.exchanges(q, query, demos, hints);
                 if let Some(first) = prepared.first.get(q) {
                     planned
                         .iter_mut()
@@ -397,9 +396,8 @@ fn first_requests(
         .zip(&selections)
         .enumerate()
         .map(|(q, (query, demos))| {
-            let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
             let hints = prepared.hints.get(q).unwrap_or(&no_hints);
-            let mut exchanges = planner.exchanges(q, query, &examples, hints);
+            let mut exchanges = planner.exchanges(q, query, demos, hints);
             match exchanges.len() {
                 1 => Ok(exchanges.remove(0).request),
                 n => Err(Error::InvalidInput(format!(
@@ -419,11 +417,20 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    /// The requests of query `q`, one per pass.
-    fn exchanges(&self, q: usize, query: &Sentence, examples: &[Example], hints: &Hints) -> Vec<Exchange> {
+    /// The requests of query `q` with `demos` (in prompt order), one per
+    /// pass; prompts too long for the context lose their least similar
+    /// demonstrations first, wherever the order put them.
+    fn exchanges(&self, q: usize, query: &Sentence, demos: &[Demo], hints: &Hints) -> Vec<Exchange> {
         let settings = self.settings;
         let style = settings.format.style();
-        let budget = settings.context_tokens.saturating_sub(settings.max_tokens);
+        let examples: Vec<Example> = demos.iter().map(|d| d.example.clone()).collect();
+        let scores: Vec<Option<f32>> = demos.iter().map(|d| d.score).collect();
+        let drop_order = prompt::drop_order(&scores);
+        let budget = prompt::Budget {
+            max_tokens: settings.context_tokens.saturating_sub(settings.max_tokens),
+            count_tokens: &estimate_tokens,
+            drop_order: &drop_order,
+        };
         let input = QueryInput {
             text: &query.text,
             hints: &hints.lines,
@@ -432,26 +439,14 @@ impl Planner<'_> {
             .passes(&self.ctx.types)
             .into_iter()
             .map(|pass| {
-                let prompt = prompt::build(
-                    style.as_ref(),
-                    &pass,
-                    self.ctx,
-                    examples,
-                    input,
-                    Some(budget),
-                    &estimate_tokens,
-                );
+                let prompt = prompt::build(style.as_ref(), &pass, self.ctx, &examples, input, Some(&budget));
                 let request = request_for(settings, &prompt);
                 Exchange {
                     query: q,
                     query_id: query.id.clone(),
                     pass: pass.label.clone(),
                     key: request.key(self.backend_id),
-                    demos: examples
-                        .iter()
-                        .skip(prompt.dropped)
-                        .map(|e| e.id.clone())
-                        .collect(),
+                    demos: prompt.kept.iter().map(|&i| examples[i].id.clone()).collect(),
                     dropped_demos: prompt.dropped,
                     dropped_hints: hints.dropped + prompt.dropped_hints,
                     hints: prompt.hints,

@@ -299,7 +299,7 @@ impl<'a> Renderer<'a> {
             .passes(&self.ctx.types)
             .into_iter()
             .map(|pass| {
-                let prompt = build(&*style, &pass, &self.ctx, &examples, input, None, &|_| 0);
+                let prompt = build(&*style, &pass, &self.ctx, &examples, input, None);
                 RenderedPrompt {
                     label: pass.label,
                     text: prompt.completion_text(),
