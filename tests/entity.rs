@@ -36,6 +36,7 @@ const POOL: &[(&str, Option<&str>)] = &[
     ),
     ("Cold rooms were reported by staff this winter .", None),
     ("Families were screened for mutations in the clinic .", None),
+    ("Cystic fibrosis was not discussed with the families .", None),
 ];
 
 fn write_pool(path: &Path, annotated: bool) {
@@ -165,6 +166,36 @@ fn a_paraphrased_mention_is_found_through_the_mention_vectors() {
         "{}",
         found[0]
     );
+}
+
+#[test]
+fn an_unannotated_slot_shows_a_candidate_where_the_pool_leaves_it_untagged() {
+    if skip_without_model() {
+        return;
+    }
+    let query = "Children with cystic fibrosis and Huntington disease were seen .";
+    let selection = select(
+        pool_index(),
+        query,
+        &["--strategy", "entity", "--param", "unannotated=1"],
+    );
+    let reasons: Vec<(&str, &Value)> = demos(&selection)
+        .iter()
+        .map(|d| (d["id"].as_str().unwrap(), &d["reason"]))
+        .collect();
+    assert!(
+        reasons.contains(&("p4", &json!({"mention": "cystic fibrosis", "source": "lexicon"}))),
+        "{selection}"
+    );
+    assert!(
+        reasons.contains(&(
+            "p7",
+            &json!({"mention": "Huntington disease", "source": "lexicon"})
+        )),
+        "{selection}"
+    );
+    let untagged = json!({"mention": "cystic fibrosis", "source": "lexicon", "unannotated": true});
+    assert!(reasons.contains(&("p10", &untagged)), "{selection}");
 }
 
 #[test]

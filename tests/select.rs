@@ -576,7 +576,10 @@ fn a_prompt_too_long_for_the_context_loses_its_least_similar_demonstrations_in_a
         let chosen = select_input(ncbi_index(), &test, &["--k", "4", "--order", "similar-first"]);
         let log = json_lines(&std::fs::read_to_string(out.join("knn/log.jsonl")).unwrap());
         let dropped = |exchange: &Value| exchange["dropped_demos"].as_u64().unwrap() as usize;
-        assert!(log.iter().map(dropped).sum::<usize>() > 0, "{order}: nothing was cut");
+        assert!(
+            log.iter().map(dropped).sum::<usize>() > 0,
+            "{order}: nothing was cut"
+        );
         for (exchange, selection) in log.iter().zip(&chosen) {
             let dropped = dropped(exchange);
             assert!(dropped < 4, "{order}: {exchange}");

@@ -62,7 +62,7 @@
 //! format's module documentation.
 //!
 //! ```
-//! use exemplar::prompt::{build, Context, PromptFormat};
+//! use exemplar::prompt::{build, Budget, Context, PromptFormat};
 //! use exemplar::{Entity, Example};
 //!
 //! let demo = Example {

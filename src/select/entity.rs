@@ -21,8 +21,8 @@
 //! `per_mention` demonstrations: the pool sentences annotating it that score
 //! best by `base` against the query (BM25, cosine, or their reciprocal rank
 //! fusion within those sentences). `unannotated` slots then show, for the
-//! first candidates that have one, a pool sentence where the string occurs
-//! without annotation (teaching when not to tag). `base`'s ranking fills the
+//! candidates most often left unannotated in the pool, a pool sentence where
+//! the string occurs without annotation (teaching when not to tag). `base`'s ranking fills the
 //! rest. Demonstrations are ordered by their base score, so the order
 //! (most similar last by default) works as for the other strategies, and a
 //! query without candidates gets exactly `base`'s demonstrations. Each
@@ -124,7 +124,7 @@ pub(super) const DEFINITION: Definition = Definition {
             name: "unannotated",
             kind: Kind::Count { min: 0, max: 16 },
             default: |_| Value::Count(0),
-            help: "slots for pool sentences where a candidate occurs unannotated (when not to tag), in [0, 16] [default: 0]",
+            help: "slots for pool sentences where a candidate occurs unannotated (when not to tag), the candidates most often unannotated first, in [0, 16] [default: 0]",
         },
         ParamSpec {
             name: "threshold",
@@ -344,12 +344,22 @@ impl Rank for Entity {
                 (c, reason)
             }));
         }
+        // The candidates most often left unannotated in the pool first: the
+        // strings a model most needs to see untagged.
+        let mut untagged: Vec<(&Found, Vec<u32>)> = match self.unannotated {
+            0 => Vec::new(),
+            _ => found
+                .iter()
+                .map(|candidate| (candidate, self.unannotated_rows(pool.index(), candidate)))
+                .filter(|(_, rows)| !rows.is_empty())
+                .collect(),
+        };
+        untagged.sort_by_key(|(_, rows)| std::cmp::Reverse(rows.len()));
         let mut shown_unannotated = 0;
-        for candidate in &found {
+        for (candidate, rows) in untagged {
             if shown_unannotated >= self.unannotated || chosen.len() >= k {
                 break;
             }
-            let rows = self.unannotated_rows(pool.index(), candidate);
             scorer.include(&[&rows])?;
             let picked = take(pool, &chosen, scorer.rank(&rows), chosen.len() + 1);
             if let Some(c) = picked.into_iter().next() {
