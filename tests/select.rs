@@ -409,47 +409,27 @@ fn flags_of(method: &Value) -> Vec<String> {
     flags
 }
 
-#[test]
-fn a_run_report_records_each_method_and_reproduces_its_demonstrations() {
-    if skip_without_model() {
-        return;
-    }
-    let test = devel_queries(3);
-    let out = scratch("select").join("run");
-    let run = |extra: &[&str]| {
+/// `exemplar run` of the JSONL `test` over the NCBI-disease index with
+/// `options`, its requests written by a dry run and answered empty from a
+/// batch file for each of `arms`; the answered run's stdout (with `extra`).
+fn replayed_run(test: &Path, out: &Path, options: &[&str], arms: &[&str], extra: &[&str]) -> String {
+    let run = |more: &[&str]| {
         let mut cmd = exemplar();
         cmd.args(["run", "--index"])
             .arg(ncbi_index())
             .arg("--test")
-            .arg(&test)
-            .args([
-                "--format",
-                "jsonl",
-                "--prompt",
-                "list",
-                "--k",
-                "4",
-                "--strategy",
-                "knn,mmr",
-            ])
-            .args([
-                "--param",
-                "lambda=0.7",
-                "--min-entities",
-                "1",
-                "--order",
-                "similar-first",
-                "--out",
-            ])
-            .arg(&out)
-            .args(extra);
+            .arg(test)
+            .args(["--format", "jsonl"])
+            .args(options)
+            .arg("--out")
+            .arg(out)
+            .args(more);
         cmd
     };
     stdout_of(&mut run(&["--dry-run"]));
-    // Empty answers for every request, as an OpenAI batch output.
     let mut batch = String::new();
-    for strategy in ["knn", "mmr"] {
-        let requests = std::fs::read_to_string(out.join(strategy).join("requests.jsonl")).unwrap();
+    for arm in arms {
+        let requests = std::fs::read_to_string(out.join(arm).join("requests.jsonl")).unwrap();
         for request in json_lines(&requests) {
             let answer =
                 json!({"custom_id": request["custom_id"], "response": {"body": {"choices": [{"text": ""}]}}});
@@ -458,12 +438,33 @@ fn a_run_report_records_each_method_and_reproduces_its_demonstrations() {
     }
     let answers = out.join("batch-output.jsonl");
     std::fs::write(&answers, batch).unwrap();
-    let report = json_lines(&stdout_of(&mut run(&[
-        "--answers",
-        answers.to_str().unwrap(),
-        "--json",
-    ])))
-    .remove(0);
+    stdout_of(&mut run(
+        &[&["--answers", answers.to_str().unwrap()], extra].concat()
+    ))
+}
+
+#[test]
+fn a_run_report_records_each_method_and_reproduces_its_demonstrations() {
+    if skip_without_model() {
+        return;
+    }
+    let test = devel_queries(3);
+    let out = scratch("select").join("run");
+    let options = [
+        "--prompt",
+        "list",
+        "--k",
+        "4",
+        "--strategy",
+        "knn,mmr",
+        "--param",
+        "lambda=0.7",
+        "--min-entities",
+        "1",
+        "--order",
+        "similar-first",
+    ];
+    let report = json_lines(&replayed_run(&test, &out, &options, &["knn", "mmr"], &["--json"])).remove(0);
     let filters = json!({"min_entities": 1, "exclude_same_doc": false, "where": {}});
     let mmr = json!({"strategy": "mmr", "params": {"lambda": 0.7, "candidates": 64}, "filters": filters,
         "order": "similar-first", "seed": 42});
@@ -530,48 +531,18 @@ fn a_prompt_too_long_for_the_context_loses_its_least_similar_demonstrations_in_a
     let test = devel_queries(3);
     for order in ["similar-first", "similar-last"] {
         let out = scratch("select").join(format!("truncated-{order}"));
-        let run = |extra: &[&str]| {
-            let mut cmd = exemplar();
-            cmd.args(["run", "--index"])
-                .arg(ncbi_index())
-                .arg("--test")
-                .arg(&test)
-                .args([
-                    "--format",
-                    "jsonl",
-                    "--prompt",
-                    "list",
-                    "--k",
-                    "4",
-                    "--strategy",
-                    "knn",
-                ])
-                .args([
-                    "--order",
-                    order,
-                    "--context",
-                    "400",
-                    "--max-tokens",
-                    "32",
-                    "--out",
-                ])
-                .arg(&out)
-                .args(extra);
-            cmd
-        };
-        stdout_of(&mut run(&["--dry-run"]));
-        let requests = std::fs::read_to_string(out.join("knn/requests.jsonl")).unwrap();
-        let batch: String = json_lines(&requests)
-            .iter()
-            .map(|r| {
-                json!({"custom_id": r["custom_id"], "response": {"body": {"choices": [{"text": ""}]}}})
-                    .to_string()
-                    + "\n"
-            })
-            .collect();
-        let answers = out.join("batch-output.jsonl");
-        std::fs::write(&answers, batch).unwrap();
-        stdout_of(&mut run(&["--answers", answers.to_str().unwrap()]));
+        let options = [
+            "--prompt",
+            "list",
+            "--k",
+            "4",
+            "--strategy",
+            "knn",
+            "--order",
+            order,
+        ];
+        let cut = ["--context", "300", "--max-tokens", "32"];
+        replayed_run(&test, &out, &[&options[..], &cut[..]].concat(), &["knn"], &[]);
         // The same demonstrations, most similar first, as `select` gives them.
         let chosen = select_input(ncbi_index(), &test, &["--k", "4", "--order", "similar-first"]);
         let log = json_lines(&std::fs::read_to_string(out.join("knn/log.jsonl")).unwrap());
